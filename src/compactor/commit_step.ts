@@ -1,0 +1,48 @@
+import { type LoadedManifest, type Manifest, commitManifest, loadManifest } from '../manifest/index.js'
+import type { PassContext } from './pass_context.js'
+
+export class CompactionConflictError extends Error {
+  override name = 'CompactionConflictError'
+}
+
+/** Thrown by a step that finds the manifest it read already overtaken; the step is rebuilt. */
+export class StaleManifest extends Error {
+  override name = 'StaleManifest'
+}
+
+/** What a step built against one manifest: the manifest to commit and the objects it wrote for it. */
+export interface StepOutcome<T> {
+  next: Manifest
+  written: string[]
+  result: T
+}
+
+/**
+ * Runs a step against the current manifest and commits its result with CAS. When
+ * another compactor committed first, the step's outputs are deleted (nothing
+ * references them) and the step is rebuilt on the new manifest (invariant 5).
+ * `build` returns null when there is nothing to do.
+ */
+export async function commitStep<T>(
+  ctx: PassContext,
+  build: (loaded: LoadedManifest) => Promise<StepOutcome<T> | null>,
+  onRetry: () => void,
+): Promise<T | null> {
+  for (let attempt = 0; attempt < ctx.options.maxCasRetries; attempt++) {
+    const loaded = await loadManifest(ctx.bucket, ctx.prefix, ctx.now())
+    let outcome: StepOutcome<T> | null
+    try {
+      outcome = await build(loaded)
+    } catch (e) {
+      if (e instanceof StaleManifest) { onRetry(); continue }
+      throw e
+    }
+    if (!outcome) return null
+    outcome.next.updatedAt = ctx.now()
+    const etag = await commitManifest(ctx.bucket, ctx.prefix, loaded, outcome.next)
+    if (etag) return outcome.result
+    onRetry()
+    if (outcome.written.length) await ctx.bucket.delete(outcome.written)
+  }
+  throw new CompactionConflictError(`lost the manifest race ${ctx.options.maxCasRetries} times in a row; another compactor is running — this pass yields to it`)
+}

@@ -1,0 +1,131 @@
+import { type PassSummary, loadManifest, partitionRange } from '../manifest/index.js'
+import type { CollectionSchema } from '../schema/index.js'
+import { type Bucket, CountingBucket } from '../storage/index.js'
+import { CompactionConflictError, commitStep } from './commit_step.js'
+import { collectGarbage } from './gc_step.js'
+import { ingestBatch } from './ingest_step.js'
+import { mergePartition } from './merge_step.js'
+import { type CompactionOptions, DEFAULT_COMPACTION } from './options.js'
+import { type PassContext, timeLeft } from './pass_context.js'
+
+export interface CompactorConfig {
+  bucket: Bucket
+  prefix: string
+  collections: CollectionSchema[]
+  now: () => number
+  options?: Partial<CompactionOptions>
+}
+
+function context(config: CompactorConfig, counting: CountingBucket): PassContext {
+  const options = { ...DEFAULT_COMPACTION, ...config.options }
+  return { bucket: counting, prefix: config.prefix, collections: config.collections, now: config.now, options, deadline: Date.now() + options.timeBudgetMs }
+}
+
+/**
+ * One bounded compaction pass, what the cron runs: fold WAL batches into L0 files,
+ * merge quiet or crowded partitions (and pending recompacts) into L1, then collect
+ * garbage. Every step commits on its own, so a pass that dies or runs out of time
+ * leaves a consistent manifest and the next pass carries on (invariants 4 and 7).
+ */
+export async function runPass(config: CompactorConfig): Promise<PassSummary> {
+  const counting = new CountingBucket(config.bucket)
+  const ctx = context(config, counting)
+  const started = Date.now()
+  const s: PassSummary = {
+    at: ctx.now(), durationMs: 0, segmentsCompacted: 0, rowsCompacted: 0, filesWritten: 0, partitionsMerged: 0,
+    partitionsRecompacted: 0, objectsDeleted: 0, casRetries: 0, ops: {}, backlogSegments: 0, done: true,
+  }
+  const retry = () => { s.casRetries++ }
+  let worked = false
+  try {
+    for (const schema of ctx.collections) {
+      while (timeLeft(ctx)) {
+        const r = await commitStep(ctx, loaded => ingestBatch(ctx, schema, loaded), retry)
+        if (!r) break
+        worked = true
+        s.segmentsCompacted += r.segments
+        s.rowsCompacted += r.rows
+        s.filesWritten += r.files
+        s.backlogSegments = r.backlog
+        if (r.backlog === 0) break
+      }
+    }
+    for (const schema of ctx.collections) {
+      while (timeLeft(ctx)) {
+        const r = await commitStep(ctx, loaded => mergePartition(ctx, schema, loaded), retry)
+        if (!r) break
+        worked = true
+        s.filesWritten += r.outputFiles
+        if (r.forced) s.partitionsRecompacted++
+        else s.partitionsMerged++
+      }
+    }
+    if (timeLeft(ctx)) {
+      const r = await commitStep(ctx, loaded => collectGarbage(ctx, loaded), retry)
+      if (r) { worked = true; s.objectsDeleted += r.deleted }
+    }
+    s.done = timeLeft(ctx)
+  } catch (e) {
+    // Losing every race means another compactor is doing the work; that is not a failure.
+    if (!(e instanceof CompactionConflictError)) throw e
+    s.done = false
+  }
+  s.durationMs = Date.now() - started
+  if (worked) {
+    await commitStep(ctx, async loaded => {
+      const next = structuredClone(loaded.manifest)
+      s.ops = { ...counting.ops }
+      next.lastPass = { ...s, ops: { ...counting.ops } }
+      return { next, written: [], result: true }
+    }, retry).catch(e => { if (!(e instanceof CompactionConflictError)) throw e })
+  }
+  s.ops = { ...counting.ops }
+  return s
+}
+
+export interface RecompactRequest {
+  from?: Date | number
+  to?: Date | number
+  collections?: string[]
+}
+
+export interface RecompactResult {
+  partitions: Record<string, string[]>
+  pass: PassSummary
+  /** Partitions still queued; later passes (the cron) finish them. */
+  remaining: number
+}
+
+/**
+ * Queues every stored partition of the chosen collections that overlaps [from, to)
+ * for a rewrite, then runs a pass. The queue lives in the manifest, so a rewrite
+ * larger than one pass's budget resumes on the next cron.
+ */
+export async function recompact(config: CompactorConfig, req: RecompactRequest = {}): Promise<RecompactResult> {
+  const from = req.from === undefined ? -Infinity : +req.from
+  const to = req.to === undefined ? Infinity : +req.to
+  if (Number.isNaN(from) || Number.isNaN(to) || from >= to) throw new RangeError(`recompact: need from < to, got from=${String(req.from)} to=${String(req.to)}`)
+  const names = req.collections ?? config.collections.map(c => c.name)
+  for (const n of names) {
+    if (!config.collections.some(c => c.name === n)) throw new RangeError(`recompact: unknown collection ${JSON.stringify(n)}; known: ${config.collections.map(c => c.name).join(', ')}`)
+  }
+  const counting = new CountingBucket(config.bucket)
+  const ctx = context(config, counting)
+  const queued: Record<string, string[]> = {}
+  await commitStep(ctx, async loaded => {
+    const next = structuredClone(loaded.manifest)
+    for (const name of names) {
+      const parts = [...new Set((next.collections[name]?.files ?? []).map(f => f.partition))]
+        .filter(p => { const [a, b] = partitionRange(p); return b > from && a < to })
+        .sort()
+      queued[name] = parts
+      const existing = next.recompact.find(r => r.collection === name)
+      if (existing) existing.partitions = [...new Set([...existing.partitions, ...parts])].sort()
+      else if (parts.length) next.recompact.push({ collection: name, partitions: parts, requestedAt: ctx.now() })
+    }
+    return { next, written: [], result: true }
+  }, () => {})
+  const pass = await runPass(config)
+  const after = await loadManifest(config.bucket, config.prefix, config.now())
+  return { partitions: queued, pass, remaining: after.manifest.recompact.reduce((n, r) => n + r.partitions.length, 0) }
+}

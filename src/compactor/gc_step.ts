@@ -1,0 +1,48 @@
+import { type LoadedManifest, dataPrefix, referencedKeys } from '../manifest/index.js'
+import type { StepOutcome } from './commit_step.js'
+import { createdAtOfKey } from './file_writer.js'
+import type { PassContext } from './pass_context.js'
+
+export interface GcResult {
+  deleted: number
+  orphans: number
+}
+
+/**
+ * Deletes what the manifest no longer needs once the grace period has passed:
+ * replaced files, consumed WAL segments, and orphans (outputs of passes that died
+ * before committing). Objects are deleted first and dropped from the manifest after,
+ * so a crash in between only repeats a harmless delete (invariant 6).
+ */
+export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): Promise<StepOutcome<GcResult> | null> {
+  const now = ctx.now()
+  const grace = ctx.options.graceMs
+  const m = loaded.manifest
+  const dueGarbage = m.garbage.filter(g => g.since + grace <= now).map(g => g.key)
+  const dueSegments = Object.values(m.collections).flatMap(c => c.consumed.filter(s => s.at + grace <= now).map(s => s.key))
+
+  const orphans: string[] = []
+  const sweepCursors: Record<string, string> = {}
+  const referenced = referencedKeys(m)
+  for (const schema of ctx.collections) {
+    // One listing page per collection per pass keeps the sweep's cost flat.
+    const page = await ctx.bucket.list({ prefix: dataPrefix(ctx.prefix, schema.name), ...(m.sweep?.[schema.name] ? { startAfter: m.sweep[schema.name] } : {}) })
+    for (const obj of page.objects) {
+      const created = createdAtOfKey(obj.key)
+      if (!referenced.has(obj.key) && created !== null && created + grace <= now) orphans.push(obj.key)
+    }
+    sweepCursors[schema.name] = page.truncated ? page.objects.at(-1)?.key ?? '' : ''
+  }
+
+  const due = [...dueGarbage, ...dueSegments, ...orphans]
+  const cursorsMoved = ctx.collections.some(c => (m.sweep?.[c.name] ?? '') !== sweepCursors[c.name])
+  if (!due.length && !cursorsMoved) return null
+  for (let i = 0; i < due.length; i += 1000) await ctx.bucket.delete(due.slice(i, i + 1000))
+
+  const next = structuredClone(m)
+  const gone = new Set(due)
+  next.garbage = next.garbage.filter(g => !gone.has(g.key))
+  for (const c of Object.values(next.collections)) c.consumed = c.consumed.filter(s => !gone.has(s.key))
+  next.sweep = { ...sweepCursors }
+  return { next, written: [], result: { deleted: due.length, orphans: orphans.length } }
+}

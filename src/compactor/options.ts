@@ -1,0 +1,33 @@
+/** Knobs for a compaction pass; defaults fit a once-a-minute cron in 128 MB. */
+export interface CompactionOptions {
+  /** Wall-clock budget for one pass. Crons under an hour get ~30 s of CPU; leave headroom. */
+  timeBudgetMs: number
+  /** WAL segments folded into one L0 batch (each is one GET). */
+  maxSegmentsPerBatch: number
+  /** NDJSON bytes folded into one L0 batch; parsed rows take several times this in memory. */
+  maxBatchBytes: number
+  /** A partition this long past its end hour is quiet, and its files are merged into L1. */
+  quietAfterMs: number
+  /** A partition with this many L0 files is merged even if still active. */
+  maxL0Files: number
+  /** Rows per Parquet row group: the unit of streaming, pruning and memory. */
+  rowGroupRows: number
+  /** An L1 file rolls over to the next at this many rows. */
+  maxRowsPerFile: number
+  /** Replaced files and consumed segments stay readable this long, for queries on the older manifest. */
+  graceMs: number
+  /** Attempts at one step when another compactor keeps winning the manifest race. */
+  maxCasRetries: number
+}
+
+export const DEFAULT_COMPACTION: CompactionOptions = {
+  timeBudgetMs: 25_000,
+  maxSegmentsPerBatch: 400,
+  maxBatchBytes: 8 << 20,
+  quietAfterMs: 10 * 60_000,
+  maxL0Files: 8,
+  rowGroupRows: 10_000,
+  maxRowsPerFile: 1_000_000,
+  graceMs: 10 * 60_000,
+  maxCasRetries: 5,
+}

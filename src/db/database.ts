@@ -1,0 +1,114 @@
+import { type CompactionOptions, type RecompactRequest, type RecompactResult, recompact, runPass } from '../compactor/index.js'
+import type { PassSummary } from '../manifest/index.js'
+import { type CollectionSchema, SchemaError, compileCollection, isCollectionDefinition } from '../schema/index.js'
+import { type Bucket, openBucket } from '../storage/index.js'
+import { type TailEvent, type TailEventInput, type TraceItemLike, traceItemToTailEvent } from '../tail/index.js'
+import { R2WalWriter } from '../wal/index.js'
+import { handleAdmin } from './admin_api.js'
+import { type BulkCreateResult, Collection } from './collection.js'
+import { type DBOptions, DBConfigError, normalizePrefix } from './options.js'
+import { type DBStatus, readStatus } from './status.js'
+
+type BaseTS<B> = B extends 'string' | 'text' ? string
+  : B extends 'int' | 'integer' | 'double' | 'number' | 'float' ? number
+  : B extends 'boolean' | 'bool' ? boolean
+  : B extends 'timestamp' | 'date' | 'datetime' ? Date
+  : unknown
+type FieldTS<T> = T extends `${infer B}[]` ? BaseTS<B>[] : T extends `${infer B}!` ? BaseTS<B> : T extends `${infer B}?` ? BaseTS<B> | null : BaseTS<T> | null
+/** The row type a collection definition describes. */
+export type RowOf<D> = D extends { $type: 'TailEvent' } ? TailEvent : { -readonly [K in keyof D as K extends `$${string}` ? never : K]: FieldTS<D[K]> }
+export type InputOf<D> = D extends { $type: 'TailEvent' } ? TailEventInput : Record<string, unknown>
+
+export type Collections<S> = { [K in keyof S as S[K] extends { $from: unknown } ? never : K]: Collection<RowOf<S[K]>, InputOf<S[K]>> }
+
+interface Env { [binding: string]: unknown }
+
+export interface DBCore {
+  /** One bounded compaction pass (what the cron runs). */
+  compact(options?: Partial<CompactionOptions>): Promise<PassSummary>
+  /** Rewrite the stored partitions in [from, to); what one pass cannot finish, the cron does. */
+  recompact(req?: RecompactRequest): Promise<RecompactResult>
+  /** Backlog, files, partitions, the last pass. */
+  status(): Promise<DBStatus>
+  /** A ready `tail` handler: `export default { tail: db.tail }`. */
+  readonly tail: (events: readonly TraceItemLike[], env?: Env, ctx?: { waitUntil(p: Promise<unknown>): void }) => Promise<BulkCreateResult | undefined>
+  /** A ready `scheduled` handler: runs one compaction pass. */
+  readonly scheduled: (controller?: unknown, env?: Env, ctx?: { waitUntil(p: Promise<unknown>): void }) => Promise<void>
+  /** The admin API (`/admin/*`), or null for other paths. */
+  readonly fetchAdmin: (request: Request, env?: Env) => Promise<Response | null>
+  /** The bucket in use (resolved lazily). */
+  bucket(): Promise<Bucket>
+  readonly collections: readonly CollectionSchema[]
+}
+
+export type DBInstance<S> = DBCore & Collections<S>
+
+const RESERVED = new Set(['compact', 'recompact', 'status', 'tail', 'scheduled', 'fetchAdmin', 'bucket', 'collections', 'sql', 'refresh', 'then'])
+
+/**
+ * Opens a store. Safe at module scope in a Worker: nothing touches storage until
+ * the first call, and the R2 binding is looked up then.
+ */
+export function DB<const S extends Record<string, Record<string, unknown>>>(schema: S, options: DBOptions): DBInstance<S> {
+  if (typeof schema !== 'object' || schema === null) throw new SchemaError('DB(schema, options): schema must be an object of collection definitions')
+  if (!options || typeof options !== 'object') throw new DBConfigError('DB(schema, options): options with a storage are required')
+  const prefix = normalizePrefix(options.prefix)
+  const now = options.now ?? Date.now
+  let handlerEnv: Env | undefined
+  const bucket = openBucket(options.storage, () => handlerEnv)
+  const wal = new R2WalWriter(bucket, prefix, now)
+
+  const schemas: CollectionSchema[] = []
+  const collections: Record<string, Collection> = {}
+  for (const [name, def] of Object.entries(schema)) {
+    if (RESERVED.has(name)) throw new SchemaError(`${name}: the name is reserved for a DB method; rename the collection`)
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new SchemaError(`${name}: collection names must start with a letter and hold only letters, digits and _`)
+    if (typeof def !== 'object' || def === null) throw new SchemaError(`${name}: the definition must be an object`)
+    if (!isCollectionDefinition(def)) throw new SchemaError(`${name}: materialized views ($from) are not supported by this version yet`)
+    const compiled = compileCollection(name, def)
+    schemas.push(compiled)
+    collections[name] = new Collection(compiled, { bucket, prefix, now, wal })
+  }
+  const tailCollection = schemas.find(s => s.ingest === 'tail')
+
+  const compactorConfig = async (extra?: Partial<CompactionOptions>) => ({
+    bucket: await bucket(), prefix, collections: schemas, now, options: { ...options.compaction, ...extra },
+  })
+
+  const core: DBCore = {
+    collections: schemas,
+    bucket,
+    async compact(extra) {
+      return runPass(await compactorConfig(extra))
+    },
+    async recompact(req = {}) {
+      return recompact(await compactorConfig(), req)
+    },
+    async status() {
+      return readStatus(await bucket(), prefix, schemas, now())
+    },
+    tail: async (events, env, ctx) => {
+      if (env) handlerEnv = env
+      if (!tailCollection) throw new SchemaError("db.tail needs a collection with $ingest: 'tail' (import { TailEvents } from 'parquedb/tail')")
+      if (!events.length) return undefined
+      const received = now()
+      const write = collections[tailCollection.name]!.bulkCreate(events.map(e => traceItemToTailEvent(e, received)))
+      if (ctx) ctx.waitUntil(write)
+      return write
+    },
+    scheduled: async (_controller, env, ctx) => {
+      if (env) handlerEnv = env
+      const pass = core.compact().then(s => {
+        console.log(`parquedb: compaction pass: ${s.segmentsCompacted} segments, ${s.rowsCompacted} rows, ${s.filesWritten} files, ${s.partitionsMerged} merges, backlog ${s.backlogSegments}, ${s.durationMs} ms`)
+      })
+      if (ctx) ctx.waitUntil(pass)
+      await pass
+    },
+    fetchAdmin: async (request, env) => {
+      if (env) handlerEnv = env
+      const token = env?.[options.adminTokenSecret ?? 'PARQUEDB_ADMIN_TOKEN']
+      return handleAdmin(request, typeof token === 'string' ? token : undefined, core)
+    },
+  }
+  return Object.assign(core, collections) as DBInstance<S>
+}

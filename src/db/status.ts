@@ -1,0 +1,76 @@
+import { type Manifest, type PassSummary, loadManifest } from '../manifest/index.js'
+import type { CollectionSchema } from '../schema/index.js'
+import { type Bucket, CountingBucket, type OpCounts } from '../storage/index.js'
+import { listSegments } from '../wal/index.js'
+
+export interface CollectionStatus {
+  files: number
+  l0Files: number
+  bytes: number
+  rows: number
+  partitions: number
+  oldest: Date | null
+  newest: Date | null
+  wal: {
+    /** Segments not yet compacted. */
+    segments: number
+    bytes: number
+    /** Age of the oldest uncompacted segment, ms; 0 when there is none. */
+    oldestAgeMs: number
+    /** Compacted segments still kept for the grace period. */
+    awaitingDeletion: number
+  }
+}
+
+export interface DBStatus {
+  manifestVersion: number
+  updatedAt: Date | null
+  collections: Record<string, CollectionStatus>
+  lastPass: PassSummary | null
+  pendingRecompact: number
+  garbage: number
+  /** R2 operations this status call made. */
+  ops: OpCounts
+}
+
+/** The engine's own health: backlog, files, the last pass. One GET plus a LIST per collection. */
+export async function readStatus(raw: Bucket, prefix: string, collections: CollectionSchema[], now: number): Promise<DBStatus> {
+  const bucket = new CountingBucket(raw)
+  const { manifest, etag } = await loadManifest(bucket, prefix, now)
+  const out: DBStatus = {
+    manifestVersion: manifest.version,
+    updatedAt: etag ? new Date(manifest.updatedAt) : null,
+    collections: {},
+    lastPass: manifest.lastPass ?? null,
+    pendingRecompact: manifest.recompact.reduce((n, r) => n + r.partitions.length, 0),
+    garbage: manifest.garbage.length,
+    ops: bucket.ops,
+  }
+  for (const schema of collections) out.collections[schema.name] = await collectionStatus(bucket, prefix, manifest, schema, now)
+  return out
+}
+
+async function collectionStatus(bucket: Bucket, prefix: string, m: Manifest, schema: CollectionSchema, now: number): Promise<CollectionStatus> {
+  const state = m.collections[schema.name] ?? { files: [], consumed: [] }
+  const consumed = new Set(state.consumed.map(c => c.key))
+  const segs = await listSegments(bucket, prefix, schema.name)
+  const pending = segs.filter(s => !consumed.has(s.key))
+  const oldest = pending.reduce((t, s) => Math.min(t, s.ingestedAt), Infinity)
+  const minTime = state.files.reduce((t, f) => Math.min(t, f.minTime), Infinity)
+  const maxTime = state.files.reduce((t, f) => Math.max(t, f.maxTime), -Infinity)
+  return {
+    files: state.files.length,
+    l0Files: state.files.filter(f => f.level === 0).length,
+    bytes: state.files.reduce((n, f) => n + f.bytes, 0),
+    rows: state.files.reduce((n, f) => n + f.rows, 0),
+    partitions: new Set(state.files.map(f => f.partition)).size,
+    oldest: Number.isFinite(minTime) ? new Date(minTime) : null,
+    newest: Number.isFinite(maxTime) ? new Date(maxTime) : null,
+    wal: {
+      segments: pending.length,
+      bytes: pending.reduce((n, s) => n + s.size, 0),
+      oldestAgeMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
+      awaitingDeletion: segs.length - pending.length,
+    },
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * parquedb: Cloudflare Workers tail events in your own R2 bucket.
+ * WAL ingest on every tail(), compaction into hour-partitioned Parquet on a cron,
+ * reads that merge the two.
+ */
+export { DB, Collection, DBConfigError, type BulkCreateResult, type DBCore, type DBInstance, type DBOptions, type DBStatus, type CollectionStatus, type Rejected, type RowOf, type InputOf } from './db/index.js'
+export { MemoryBucket, StorageError, type Bucket, type StorageOption, type OpCounts } from './storage/index.js'
+export { SchemaError } from './schema/index.js'
+export { ManifestError, type Manifest, type DataFile, type PassSummary } from './manifest/index.js'
+export { CompactionConflictError, DEFAULT_COMPACTION, type CompactionOptions, type RecompactRequest, type RecompactResult } from './compactor/index.js'
+export { WalCorruptError, WalWriteError } from './wal/index.js'
+export type { ScanStats } from './query/index.js'

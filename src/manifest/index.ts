@@ -1,0 +1,16 @@
+export {
+  collectionState,
+  emptyManifest,
+  referencedKeys,
+  type CollectionState,
+  type ColumnStats,
+  type ColumnValue,
+  type ConsumedSegment,
+  type DataFile,
+  type GarbageEntry,
+  type Manifest,
+  type PassSummary,
+  type PendingRecompact,
+} from './manifest.js'
+export { ManifestError, commitManifest, loadManifest, manifestKey, type LoadedManifest } from './manifest_store.js'
+export { partitionOf, partitionRange, partitionsBetween, dataPrefix } from './partition.js'

@@ -1,0 +1,98 @@
+/**
+ * The manifest is the single source of truth for what is compacted: which Parquet
+ * files make up each collection, which WAL segments they already contain, and what
+ * is waiting to be deleted. One JSON object, replaced whole by compare-and-swap.
+ */
+
+export type ColumnValue = string | number | null
+
+/** Min/max of one column over a file, for pruning without opening it. */
+export interface ColumnStats {
+  min: ColumnValue
+  max: ColumnValue
+  nulls: number
+}
+
+export interface DataFile {
+  key: string
+  /** `dt=YYYY-MM-DD/hour=HH` */
+  partition: string
+  /** 0: written straight from the WAL; 1: merged from other files. */
+  level: 0 | 1
+  rows: number
+  bytes: number
+  minTime: number
+  maxTime: number
+  createdAt: number
+  stats: Record<string, ColumnStats>
+}
+
+export interface ConsumedSegment {
+  key: string
+  /** When the commit that consumed it was made; it may be deleted a grace period later. */
+  at: number
+}
+
+export interface CollectionState {
+  files: DataFile[]
+  consumed: ConsumedSegment[]
+}
+
+export interface GarbageEntry {
+  key: string
+  since: number
+}
+
+/** A recompact request still being worked through, one partition at a time. */
+export interface PendingRecompact {
+  collection: string
+  partitions: string[]
+  requestedAt: number
+}
+
+export interface PassSummary {
+  at: number
+  durationMs: number
+  segmentsCompacted: number
+  rowsCompacted: number
+  filesWritten: number
+  partitionsMerged: number
+  partitionsRecompacted: number
+  objectsDeleted: number
+  casRetries: number
+  ops: Record<string, number>
+  backlogSegments: number
+  done: boolean
+}
+
+export interface Manifest {
+  format: 1
+  /** Bumped by every commit. */
+  version: number
+  updatedAt: number
+  collections: Record<string, CollectionState>
+  garbage: GarbageEntry[]
+  recompact: PendingRecompact[]
+  /** Per collection, the data/ key the orphan sweep continues after ('' = from the start). */
+  sweep?: Record<string, string>
+  lastPass?: PassSummary
+}
+
+export function emptyManifest(now: number): Manifest {
+  return { format: 1, version: 0, updatedAt: now, collections: {}, garbage: [], recompact: [] }
+}
+
+export function collectionState(m: Manifest, name: string): CollectionState {
+  return (m.collections[name] ??= { files: [], consumed: [] })
+}
+
+/** Keys the manifest still points at: live files and segments it consumed; the sweep must never touch these. */
+export function referencedKeys(m: Manifest): Set<string> {
+  const keys = new Set<string>()
+  for (const c of Object.values(m.collections)) {
+    for (const f of c.files) keys.add(f.key)
+    for (const s of c.consumed) keys.add(s.key)
+  }
+  for (const g of m.garbage) keys.add(g.key)
+  return keys
+}

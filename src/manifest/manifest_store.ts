@@ -1,0 +1,45 @@
+import type { Bucket } from '../storage/index.js'
+import { type Manifest, emptyManifest } from './manifest.js'
+
+export class ManifestError extends Error {
+  override name = 'ManifestError'
+}
+
+export interface LoadedManifest {
+  manifest: Manifest
+  /** null when no manifest exists yet: the first commit is create-if-absent. */
+  etag: string | null
+}
+
+export function manifestKey(prefix: string): string {
+  return `${prefix}_manifest.json`
+}
+
+export async function loadManifest(bucket: Bucket, prefix: string, now: number): Promise<LoadedManifest> {
+  const body = await bucket.get(manifestKey(prefix))
+  if (!body) return { manifest: emptyManifest(now), etag: null }
+  const text = await body.text()
+  let manifest: Manifest
+  try {
+    manifest = JSON.parse(text) as Manifest
+  } catch (e) {
+    throw new ManifestError(`${manifestKey(prefix)} is not valid JSON (${(e as Error).message}); restore it from R2 object versioning or a backup`)
+  }
+  if (manifest.format !== 1) throw new ManifestError(`${manifestKey(prefix)} has format ${String(manifest.format)}; this version of parquedb reads format 1`)
+  manifest.garbage ??= []
+  manifest.recompact ??= []
+  return { manifest, etag: body.etag }
+}
+
+/**
+ * Commits `next` only if the stored manifest is still the one read (etag match,
+ * or absent for the first commit). Returns the new etag, or null when another
+ * writer won the race: the caller discards its work and starts over.
+ */
+export async function commitManifest(bucket: Bucket, prefix: string, loaded: LoadedManifest, next: Manifest): Promise<string | null> {
+  next.version = loaded.manifest.version + 1
+  const stored = await bucket.put(manifestKey(prefix), JSON.stringify(next), {
+    onlyIf: loaded.etag === null ? { etagDoesNotMatch: '*' } : { etagMatches: loaded.etag },
+  })
+  return stored ? stored.etag : null
+}

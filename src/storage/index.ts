@@ -1,0 +1,15 @@
+export type {
+  Bucket,
+  BucketConditional,
+  BucketListOptions,
+  BucketListResult,
+  BucketObject,
+  BucketObjectBody,
+  BucketPutOptions,
+  BucketRange,
+} from './bucket.js'
+export { StorageError } from './bucket.js'
+export { MemoryBucket } from './memory_bucket.js'
+export { CountingBucket, addOpCounts, emptyOpCounts, type OpCounts } from './counting_bucket.js'
+export { openBucket, isBucket, type StorageOption } from './open.js'
+export { listAll } from './list_all.js'

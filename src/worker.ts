@@ -1,0 +1,27 @@
+/**
+ * The deployable tail worker. Producers name it in `tail_consumers`; the cron
+ * (wrangler.toml) compacts; /admin/* serves status and manual recompaction.
+ */
+import { DB } from './index.js'
+import { TailEvents } from './tail/index.js'
+
+export interface Env {
+  PARQUEDB: R2Bucket
+  PARQUEDB_ADMIN_TOKEN?: string
+}
+
+export const db = DB({ TailEvents }, { storage: { type: 'r2', binding: 'PARQUEDB' } })
+
+export default {
+  async tail(events, env, ctx) {
+    await db.tail(events, env as unknown as Record<string, unknown>, ctx)
+  },
+  async scheduled(controller, env, ctx) {
+    await db.scheduled(controller, env as unknown as Record<string, unknown>, ctx)
+  },
+  async fetch(request, env) {
+    const admin = await db.fetchAdmin(request, env as unknown as Record<string, unknown>)
+    if (admin) return admin
+    return new Response('parquedb tail worker: see GET /admin/status (Authorization: Bearer <PARQUEDB_ADMIN_TOKEN>)\n', { status: 404 })
+  },
+} satisfies ExportedHandler<Env>
