@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest'
+import { DB } from '../../src/index.js'
+import { loadManifest } from '../../src/manifest/index.js'
+import { CountingBucket, MemoryBucket } from '../../src/storage/index.js'
+import { TailEvents } from '../../src/tail/index.js'
+import { makeEvents } from '../helpers/events.js'
+import { FaultyBucket, InjectedFault } from '../helpers/faulty_bucket.js'
+import { canonical } from '../helpers/rows.js'
+
+const T0 = Date.parse('2024-01-15T09:00:00Z')
+const HOUR = 3_600_000
+
+function store(bucket = new MemoryBucket(), start = T0 + 3 * HOUR) {
+  const clock = { now: start }
+  const db = DB({ TailEvents }, { storage: bucket, now: () => clock.now })
+  return { db, bucket, clock }
+}
+
+async function ingest(db: ReturnType<typeof store>['db'], n: number, batch: number, seed = 1) {
+  const events = makeEvents(n, { start: T0, spanMs: 3 * HOUR, seed })
+  for (let i = 0; i < events.length; i += batch) await db.TailEvents.bulkCreate(events.slice(i, i + batch))
+  return events
+}
+
+describe('compaction', () => {
+  it('moves every WAL row into hour partitions sorted by time, losing and duplicating nothing', async () => {
+    const { db, bucket } = store()
+    await ingest(db, 600, 40)
+    const before = canonical(await db.TailEvents.all())
+    const pass = await db.compact()
+    expect(pass.segmentsCompacted).toBe(15)
+    expect(pass.rowsCompacted).toBe(600)
+    const { manifest } = await loadManifest(bucket, '', 0)
+    const files = manifest.collections.TailEvents!.files
+    expect(new Set(files.map(f => f.partition))).toEqual(new Set(['dt=2024-01-15/hour=09', 'dt=2024-01-15/hour=10', 'dt=2024-01-15/hour=11']))
+    for (const f of files) {
+      const [, hh] = /hour=(\d\d)/.exec(f.partition)!
+      expect(new Date(f.minTime).getUTCHours()).toBe(Number(hh))
+      expect(new Date(f.maxTime).getUTCHours()).toBe(Number(hh))
+      expect(f.stats.scriptName!.min! <= f.stats.scriptName!.max!).toBe(true)
+    }
+    expect(files.reduce((n, f) => n + f.rows, 0)).toBe(600)
+    expect(canonical(await db.TailEvents.all())).toEqual(before)
+    const status = await db.status()
+    expect(status.collections.TailEvents!.wal.segments).toBe(0)
+    expect(status.collections.TailEvents!.rows).toBe(600)
+  })
+
+  it('bulkCreate is one PUT per batch and the rows are readable at once (read your writes)', async () => {
+    const raw = new MemoryBucket()
+    const counting = new CountingBucket(raw)
+    const { db } = store(counting as never)
+    const events = makeEvents(25, { start: T0, spanMs: HOUR })
+    const r = await db.TailEvents.bulkCreate(events)
+    expect(r).toMatchObject({ written: 25, rejected: [], quarantine: null })
+    expect(counting.ops.put).toBe(1)
+    expect(counting.ops.get + counting.ops.list + counting.ops.head).toBe(0)
+    expect((await db.TailEvents.all()).length).toBe(25)
+  })
+
+  it('a bad event is rejected with its reason and quarantined; the rest of the batch is stored', async () => {
+    const { db, bucket } = store()
+    const events: unknown[] = makeEvents(3, { start: T0, spanMs: HOUR })
+    events.splice(1, 0, { scriptName: 'x', outcome: 'ok' }, { scriptName: 'y', outcome: 'ok', eventTimestamp: 'not a date' }, { ...(events[0] as object), surprise: 1 })
+    const r = await db.TailEvents.bulkCreate(events as never)
+    expect(r.written).toBe(3)
+    expect(r.rejected).toEqual([
+      { index: 1, reason: 'eventTimestamp: is required (timestamp!) but missing' },
+      { index: 2, reason: expect.stringContaining('eventTimestamp: expected a Date') },
+      { index: 3, reason: expect.stringContaining('unknown field "surprise"') },
+    ])
+    const q = await (await bucket.get(r.quarantine!))!.text()
+    const lines = q.trim().split('\n').map(l => JSON.parse(l))
+    expect(lines.map(l => l.index)).toEqual([1, 2, 3])
+    expect(lines[1].event.eventTimestamp).toBe('not a date')
+    expect((await db.TailEvents.all()).length).toBe(3)
+  })
+
+  it('merges an active partition once it has maxL0Files, and quiet partitions into one L1 file', async () => {
+    const bucket = new MemoryBucket()
+    const clock = { now: T0 + 30 * 60_000 }
+    const db = DB({ TailEvents }, { storage: bucket, now: () => clock.now, compaction: { maxL0Files: 4 } })
+    const events = makeEvents(400, { start: T0, spanMs: HOUR })
+    const expected = canonical(await (async () => { for (let i = 0; i < 400; i += 100) { await db.TailEvents.bulkCreate(events.slice(i, i + 100)); await db.compact() } return db.TailEvents.all() })())
+    let m = (await loadManifest(bucket, '', 0)).manifest
+    // Fourth L0 file triggered a merge of the still-active hour.
+    expect(m.collections.TailEvents!.files.map(f => f.level)).toEqual([1])
+    await db.TailEvents.bulkCreate(makeEvents(50, { start: T0, spanMs: HOUR, seed: 9 }))
+    await db.compact()
+    m = (await loadManifest(bucket, '', 0)).manifest
+    expect(m.collections.TailEvents!.files.map(f => f.level).sort()).toEqual([0, 1])
+    clock.now = T0 + HOUR + 11 * 60_000 // the hour is now quiet
+    const pass = await db.compact()
+    expect(pass.partitionsMerged).toBe(1)
+    m = (await loadManifest(bucket, '', 0)).manifest
+    const files = m.collections.TailEvents!.files
+    expect(files.map(f => f.level)).toEqual([1])
+    expect(files[0]!.rows).toBe(450)
+    expect((await db.TailEvents.all()).length).toBe(450)
+    expect(canonical(await db.TailEvents.all())).toEqual(expect.arrayContaining(expected))
+  })
+
+  it('keeps replaced files and consumed segments for the grace period, then deletes them', async () => {
+    const { db, bucket, clock } = store()
+    await ingest(db, 100, 25)
+    await db.compact()
+    const segments = (await bucket.list({ prefix: 'wal/' })).objects.length
+    expect(segments).toBe(4) // consumed, still readable by queries holding the older manifest
+    clock.now += 9 * 60_000
+    await db.compact()
+    expect((await bucket.list({ prefix: 'wal/' })).objects.length).toBe(4)
+    clock.now += 2 * 60_000
+    const pass = await db.compact()
+    expect(pass.objectsDeleted).toBeGreaterThanOrEqual(4)
+    expect((await bucket.list({ prefix: 'wal/' })).objects.length).toBe(0)
+    const m = (await loadManifest(bucket, '', 0)).manifest
+    expect(m.collections.TailEvents!.consumed).toEqual([])
+    // Only live files remain under data/.
+    const live = new Set(m.collections.TailEvents!.files.map(f => f.key))
+    const stored = (await bucket.list({ prefix: 'data/' })).objects.map(o => o.key)
+    expect(stored.every(k => live.has(k))).toBe(true)
+    expect((await db.TailEvents.all()).length).toBe(100)
+  })
+
+  it('a query planned on the older manifest still reads correctly while a compaction commits', async () => {
+    const { db } = store()
+    await ingest(db, 200, 20)
+    const expected = canonical(await db.TailEvents.all())
+    const it = db.TailEvents.scan()[Symbol.asyncIterator]()
+    const first = await it.next() // plan fixed: manifest read, WAL listed
+    await db.compact()
+    const rest: object[] = [first.value]
+    for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value)
+    expect(canonical(rest)).toEqual(expected)
+    expect(canonical(await db.TailEvents.all())).toEqual(expected)
+  })
+
+  it('survives a crash at every storage operation of a pass: the next pass finishes and no row is lost or doubled', async () => {
+    async function setup() {
+      const inner = new MemoryBucket()
+      const faulty = new FaultyBucket(inner)
+      const s = store(faulty as never)
+      await ingest(s.db, 300, 30)
+      s.clock.now += 2 * HOUR // quiet partitions: the pass below ingests, merges and collects
+      await s.db.compact({ maxL0Files: 2 })
+      await ingest(s.db, 60, 30, 2)
+      s.clock.now += 11 * 60_000 // the first pass's segments are past their grace: this pass deletes them too
+      faulty.count = 0
+      return { ...s, inner, faulty }
+    }
+    // Count the operations of the clean pass, then fail at each one in turn.
+    const probe = await setup()
+    await probe.db.compact({ maxL0Files: 2 })
+    const opsPerRun = probe.faulty.count
+    const clean = (await probe.db.status()).lastPass!
+    expect(clean).toMatchObject({ segmentsCompacted: 2, partitionsMerged: 3 })
+    expect(clean.objectsDeleted).toBe(10) // the first batch's segments; the replaced L0 files wait out their grace
+    expect(opsPerRun).toBeGreaterThan(15)
+
+    for (let n = 1; n <= opsPerRun; n++) {
+      const { db, clock, inner, faulty } = await setup()
+      const expected = canonical(await db.TailEvents.all())
+      faulty.count = 0
+      faulty.failAt = n
+      await expect(db.compact({ maxL0Files: 2 })).rejects.toBeInstanceOf(InjectedFault)
+      faulty.failAt = Infinity
+      expect(canonical(await db.TailEvents.all()), `reads right after a fault at op ${n}`).toEqual(expected)
+      await db.compact({ maxL0Files: 2 })
+      expect(canonical(await db.TailEvents.all()), `fault at op ${n}`).toEqual(expected)
+      clock.now += HOUR
+      await db.compact({ maxL0Files: 2 })
+      await db.compact({ maxL0Files: 2 })
+      expect(canonical(await db.TailEvents.all()), `fault at op ${n}, after GC`).toEqual(expected)
+      // Orphans of the crashed pass are swept once past the grace period.
+      const m = (await loadManifest(inner, '', 0)).manifest
+      const live = new Set(m.collections.TailEvents!.files.map(f => f.key))
+      const data = (await inner.list({ prefix: 'data/' })).objects.map(o => o.key)
+      expect(data.filter(k => !live.has(k)), `orphans after fault at op ${n}`).toEqual([])
+    }
+  })
+
+  it('two compactors racing on one bucket end with every row exactly once', async () => {
+    const bucket = new MemoryBucket()
+    const clock = { now: T0 + 3 * HOUR }
+    const a = DB({ TailEvents }, { storage: bucket, now: () => clock.now, compaction: { maxSegmentsPerBatch: 3 } })
+    const b = DB({ TailEvents }, { storage: bucket, now: () => clock.now, compaction: { maxSegmentsPerBatch: 3 } })
+    await ingest(a, 400, 20)
+    const expected = canonical(await a.TailEvents.all())
+    const [pa, pb] = await Promise.all([a.compact(), b.compact()])
+    expect(pa.segmentsCompacted + pb.segmentsCompacted).toBe(20)
+    expect(canonical(await b.TailEvents.all())).toEqual(expected)
+    const m = (await loadManifest(bucket, '', 0)).manifest
+    expect(m.collections.TailEvents!.files.reduce((n, f) => n + f.rows, 0)).toBe(400)
+    expect(new Set(m.collections.TailEvents!.consumed.map(c => c.key)).size).toBe(20)
+  })
+
+  it('recompact rewrites the partitions in range into L1 and leaves the rest', async () => {
+    const { db, bucket } = store()
+    await ingest(db, 300, 100)
+    await db.compact()
+    const expected = canonical(await db.TailEvents.all())
+    const r = await db.recompact({ from: new Date('2024-01-15T10:00:00Z'), to: new Date('2024-01-15T11:00:00Z') })
+    expect(r.partitions.TailEvents).toEqual(['dt=2024-01-15/hour=10'])
+    expect(r.remaining).toBe(0)
+    expect(r.pass.partitionsRecompacted).toBe(1)
+    const files = (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files
+    expect(files.filter(f => f.level === 1).map(f => f.partition)).toEqual(['dt=2024-01-15/hour=10'])
+    expect(canonical(await db.TailEvents.all())).toEqual(expected)
+    await expect(db.recompact({ from: 5, to: 1 })).rejects.toThrow(/need from < to/)
+    await expect(db.recompact({ collections: ['Nope'] })).rejects.toThrow(/unknown collection "Nope"/)
+  })
+
+  it('a pass stops at its time budget and the next pass resumes the backlog', async () => {
+    const { db } = store()
+    await ingest(db, 200, 10)
+    const first = await db.compact({ timeBudgetMs: 0, maxSegmentsPerBatch: 5 })
+    expect(first.segmentsCompacted).toBe(0)
+    let passes = 0
+    let total = 0
+    for (;;) {
+      const p = await db.compact({ timeBudgetMs: 1, maxSegmentsPerBatch: 5 })
+      passes++
+      total += p.segmentsCompacted
+      if (p.backlogSegments === 0 && p.segmentsCompacted === 0) break
+      expect(passes).toBeLessThan(50)
+    }
+    expect(total).toBe(20)
+    expect((await db.TailEvents.all()).length).toBe(200)
+  })
+})
