@@ -1,0 +1,9 @@
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      PARQUEDB: R2Bucket
+      PARQUEDB_ADMIN_TOKEN?: string
+    }
+  }
+}
+export {}
