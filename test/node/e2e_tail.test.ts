@@ -1,0 +1,107 @@
+import { Miniflare } from 'miniflare'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DB } from '../../src/index.js'
+import { loadManifest } from '../../src/manifest/index.js'
+import type { Bucket } from '../../src/storage/index.js'
+import { TailEvents, type TraceItemLike, traceItemToTailEvent } from '../../src/tail/index.js'
+import { bundleTailWorker } from '../helpers/bundle.js'
+import { downloadObjects, duck, fileList } from '../helpers/duckdb.js'
+import { canonical } from '../helpers/rows.js'
+
+/** A producer worker: logs, errors, throws on /throw, answers 503 on /busy, runs a cron. */
+const PRODUCER = `
+export default {
+  async fetch(request) {
+    const url = new URL(request.url)
+    console.log('handling', url.pathname, { q: url.search })
+    if (url.pathname === '/throw') { console.error('about to fail'); throw new TypeError('boom ' + url.search) }
+    if (url.pathname === '/busy') { console.warn('shedding load'); return new Response('busy', { status: 503 }) }
+    return new Response('ok')
+  },
+  async scheduled(controller) { console.info('cron', controller.cron) },
+}`
+
+/** A second consumer that records the raw TraceItems, the independent record of what was sent. */
+const RECORDER = `
+export default {
+  async tail(events, env) { await env.SINK.fetch('http://sink/', { method: 'POST', body: JSON.stringify(events) }) },
+}`
+
+describe('end to end: real producer workers → tail worker → WAL → cron → Parquet', () => {
+  let mf: Miniflare
+  const recorded: TraceItemLike[] = []
+
+  beforeAll(async () => {
+    const script = await bundleTailWorker()
+    const producer = (name: string) => ({ name, modules: true, script: PRODUCER, compatibilityDate: '2025-04-01', tails: ['parquedb-tail', 'recorder'] })
+    mf = new Miniflare({
+      cf: false,
+      workers: [
+        producer('api-worker'),
+        producer('auth-worker'),
+        { name: 'parquedb-tail', modules: [{ type: 'ESModule', path: 'worker.js', contents: script }], compatibilityDate: '2025-04-01', r2Buckets: ['PARQUEDB'], bindings: { PARQUEDB_ADMIN_TOKEN: 'e2e-token' } },
+        {
+          name: 'recorder', modules: true, script: RECORDER, compatibilityDate: '2025-04-01',
+          serviceBindings: { SINK: async req => { recorded.push(...(JSON.parse(await req.text()) as TraceItemLike[])); return new Response(null, { status: 204 }) } },
+        },
+      ],
+    })
+  })
+  afterAll(async () => { await mf?.dispose() })
+
+  it('stores every TraceItem exactly as sent, compacts on the cron, and DuckDB reads the Parquet', async () => {
+    const api = await mf.getWorker('api-worker')
+    const auth = await mf.getWorker('auth-worker')
+    let invocations = 0
+    for (let i = 0; i < 12; i++) {
+      const w = i % 2 ? auth : api
+      const path = ['/', '/users', '/throw', '/busy'][i % 4]!
+      try { await w.fetch(`https://${i % 2 ? 'auth' : 'api'}.example.com${path}?i=${i}`) } catch { /* /throw rejects */ }
+      invocations++
+    }
+    await api.scheduled({ cron: '*/5 * * * *', scheduledTime: new Date() })
+    invocations++
+
+    const bucket = (await mf.getR2Bucket('PARQUEDB', 'parquedb-tail')) as unknown as Bucket
+    const walCount = async () => (await bucket.list({ prefix: 'wal/TailEvents/' })).objects.length
+    for (let t = 0; (recorded.length < invocations || (await walCount()) < invocations) && t < 400; t++) await new Promise(r => setTimeout(r, 25))
+    expect(recorded.length).toBe(invocations)
+    expect(await walCount()).toBe(invocations) // one segment per tail() call
+
+    const reader = DB({ TailEvents }, { storage: bucket })
+    // The reference: the recorder's raw TraceItems through the same public transform.
+    const expected = canonical(recorded.map(item => traceItemToTailEvent(item)).map(e => ({ ...e, eventTimestamp: new Date(e.eventTimestamp) })))
+    expect(canonical(await reader.TailEvents.all())).toEqual(expected) // readable straight from the WAL
+
+    const result = await (await mf.getWorker('parquedb-tail')).scheduled({ cron: '* * * * *', scheduledTime: new Date() })
+    expect(result.outcome).toBe('ok')
+    const { manifest } = await loadManifest(bucket, '', 0)
+    const files = manifest.collections.TailEvents!.files
+    expect(files.reduce((n, f) => n + f.rows, 0)).toBe(invocations)
+    expect(canonical(await reader.TailEvents.all())).toEqual(expected) // and from Parquet, unchanged
+
+    const paths = await downloadObjects(bucket, files.map(f => f.key))
+    const from = `read_parquet(${fileList(paths)})`
+    const types = await duck(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${from})`)
+    const typeOf = Object.fromEntries(types.map(r => [r.column_name, r.column_type]))
+    expect(typeOf).toMatchObject({ scriptName: 'VARCHAR', outcome: 'VARCHAR', eventTimestamp: 'TIMESTAMP', event: 'VARIANT', logs: 'VARIANT', exceptions: 'VARIANT', url: 'VARCHAR', status: 'BIGINT', cpuTime: 'BIGINT', truncated: 'BOOLEAN' })
+
+    const rows = await duck(`SELECT epoch_ms(eventTimestamp) AS ts, outcome, url, status, exceptionName, exceptionMessage, event::JSON::VARCHAR AS event, logs::JSON::VARCHAR AS logs FROM ${from} ORDER BY ts, url`)
+    expect(rows.length).toBe(invocations)
+    const byUrl = new Map(recorded.map(r => [(r.event as { request?: { url: string } }).request?.url ?? 'scheduled', r]))
+    for (const row of rows) {
+      const item = byUrl.get((row.url as string | null) ?? 'scheduled')!
+      expect(Number(row.ts)).toBe(item.eventTimestamp)
+      expect(row.outcome).toBe(item.outcome)
+      expect(JSON.parse(row.event as string)).toEqual(item.event)
+      expect(JSON.parse(row.logs as string)).toEqual(item.logs)
+      const ex = (item.exceptions ?? []) as { name: string; message: string }[]
+      expect(row.exceptionName).toBe(ex[0]?.name ?? null)
+      expect(row.exceptionMessage).toBe(ex[0]?.message ?? null)
+      const status = (item.event as { response?: { status: number } }).response?.status
+      expect(row.status === null ? null : Number(row.status)).toBe(status ?? null)
+    }
+    const outcomes = await duck(`SELECT outcome, count(*)::INTEGER AS n FROM ${from} GROUP BY outcome ORDER BY outcome`)
+    expect(outcomes).toEqual([{ outcome: 'exception', n: 3 }, { outcome: 'ok', n: invocations - 3 }])
+  })
+})
