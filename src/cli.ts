@@ -3,6 +3,8 @@
  * parquedb command-line tool: status, compact and recompact, against a deployed
  * tail worker's admin API (--url) or a local folder bucket (--dir).
  */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { DB } from './index.js'
 import { TailEvents } from './tail/index.js'
@@ -53,7 +55,7 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
   }
   const { values, positionals } = parsed
   const command = positionals[0]
-  if (values.help || !command) { out(USAGE); return command ? 0 : 2 }
+  if (values.help || !command) { out(USAGE); return values.help ? 0 : 2 }
   if (!['status', 'compact', 'recompact'].includes(command)) throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
   if (!values.url === !values.dir) throw new CliError(`give exactly one of --url or --dir\n\n${USAGE}`)
   const from = parseDate('from', values.from)
@@ -83,8 +85,18 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
   return 0
 }
 
-const invokedDirectly = typeof process !== 'undefined' && process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href
-if (invokedDirectly) {
+/** True when run as a program, also through the npm bin symlink. */
+function invokedDirectly(): boolean {
+  const arg = process.argv[1]
+  if (!arg) return false
+  try {
+    return realpathSync(arg) === fileURLToPath(import.meta.url)
+  } catch {
+    return false
+  }
+}
+
+if (invokedDirectly()) {
   main(process.argv.slice(2)).then(
     code => process.exit(code),
     (e: unknown) => {

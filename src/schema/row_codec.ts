@@ -10,6 +10,8 @@ export type StoredRow = Record<string, unknown>
 
 export type Normalized = { ok: true; row: StoredRow } | { ok: false; reason: string }
 
+const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z')
+
 /** Checks one input event against the schema and converts it to a StoredRow. */
 export function normalizeRow(schema: CollectionSchema, input: unknown): Normalized {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -60,6 +62,7 @@ function normalizeScalar(type: FieldSpec['type'], value: unknown): { value: unkn
     case 'timestamp': {
       const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN
       if (!Number.isFinite(ms)) return `expected a Date, epoch milliseconds or an ISO date string, got ${describe(value)}`
+      if (ms < 0 || ms > MAX_TIME) return `${new Date(ms).toISOString()} is outside 1970-01-01 to 9999-12-31`
       return { value: Math.trunc(ms) }
     }
     case 'variant':

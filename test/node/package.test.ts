@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli.js'
+import { DB } from '../../src/index.js'
+import { TailEvents } from '../../src/tail/index.js'
+import { makeEvents } from '../helpers/events.js'
+
+const run = promisify(execFile)
+
+describe('the built package and its CLI', () => {
+  it('plain Node imports parquedb and parquedb/tail from dist (the package exports) and stores to a folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parquedb-pkg-'))
+    const script = `
+      import { DB } from 'parquedb'
+      import { TailEvents, traceItemToTailEvent } from 'parquedb/tail'
+      const db = DB({ TailEvents }, { storage: { type: 'fs', path: process.argv[1] } })
+      const item = { scriptName: 'w', outcome: 'ok', eventTimestamp: 1705309200000, event: null, logs: [], exceptions: [] }
+      const r = await db.TailEvents.bulkCreate([traceItemToTailEvent(item)])
+      const pass = await db.compact()
+      const rows = await db.TailEvents.all()
+      console.log(JSON.stringify({ written: r.written, compacted: pass.rowsCompacted, rows: rows.length, ts: rows[0].eventTimestamp instanceof Date }))
+    `
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, dir], { cwd: process.cwd() })
+    expect(JSON.parse(stdout)).toEqual({ written: 1, compacted: 1, rows: 1, ts: true })
+  })
+
+  it('parquedb status / compact / recompact on a folder bucket', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parquedb-cli-'))
+    const db = DB({ TailEvents }, { storage: { type: 'fs', path: dir } })
+    await db.TailEvents.bulkCreate(makeEvents(50, { start: Date.parse('2024-01-15T09:00:00Z'), spanMs: 2 * 3_600_000 }))
+    const out: string[] = []
+    const capture = (s: string) => { out.push(s) }
+    expect(await main(['status', '--dir', dir], capture)).toBe(0)
+    expect(JSON.parse(out.pop()!).collections.TailEvents.wal.segments).toBe(1)
+    expect(await main(['compact', '--dir', dir], capture)).toBe(0)
+    expect(JSON.parse(out.pop()!).rowsCompacted).toBe(50)
+    expect(await main(['recompact', '--dir', dir, '--from', '2024-01-15T10:00:00Z', '--to', '2024-01-15T11:00:00Z'], capture)).toBe(0)
+    const rc = JSON.parse(out.pop()!)
+    expect(rc.partitions.TailEvents).toEqual(['dt=2024-01-15/hour=10'])
+    expect(rc.remaining).toBe(0)
+    expect((await db.TailEvents.all()).length).toBe(50)
+    await expect(main(['recompact', '--dir', dir, '--from', 'soon'], capture)).rejects.toThrow('--from: not a date: soon')
+    await expect(main(['status'], capture)).rejects.toThrow('give exactly one of --url or --dir')
+    await expect(main(['explode', '--dir', dir], capture)).rejects.toThrow('unknown command "explode"')
+  })
+
+  it('the installed bin runs', async () => {
+    const { stdout } = await run(process.execPath, ['dist/cli.js', '--help'])
+    expect(stdout).toContain('usage: parquedb <status|compact|recompact>')
+  })
+})
