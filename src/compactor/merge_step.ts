@@ -14,17 +14,34 @@ export interface MergeResult {
   forced: boolean
 }
 
-/** Which partition of a collection to merge next, if any: pending recompacts first, then quiet or crowded partitions. */
-export function pickPartition(ctx: PassContext, loaded: LoadedManifest, collection: string): { partition: string; forced: boolean } | null {
+/** What to merge next: a partition and which of its files. */
+export interface MergePick {
+  partition: string
+  files: DataFile[]
+  /** A queued recompact: rewrite even a single file. */
+  forced: boolean
+}
+
+/**
+ * Picks the next merge of a collection, if any. Pending recompacts come first. A quiet
+ * partition (past its hour plus quietAfterMs) is merged whole into one file; an active
+ * one only merges its L0 files once there are maxL0Files of them, leaving its L1 files
+ * alone, so an hour's rows are rewritten a bounded number of times (tiered, not leveled).
+ */
+export function pickMerge(ctx: PassContext, loaded: LoadedManifest, collection: string): MergePick | null {
   const m = loaded.manifest
+  const all = m.collections[collection]?.files ?? []
   const pending = m.recompact.find(r => r.collection === collection && r.partitions.length)
-  if (pending) return { partition: pending.partitions[0]!, forced: true }
-  const byPartition = groupFiles(m.collections[collection]?.files ?? [])
+  if (pending) {
+    const partition = pending.partitions[0]!
+    return { partition, files: all.filter(f => f.partition === partition), forced: true }
+  }
   const now = ctx.now()
-  for (const [partition, files] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const l0 = files.filter(f => f.level === 0).length
+  for (const [partition, files] of [...groupFiles(all)].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const quiet = partitionRange(partition)[1] + ctx.options.quietAfterMs <= now
-    if ((quiet && files.length >= 2) || l0 >= ctx.options.maxL0Files) return { partition, forced: false }
+    if (quiet && files.length >= 2) return { partition, files, forced: false }
+    const l0 = files.filter(f => f.level === 0)
+    if (!quiet && l0.length >= ctx.options.maxL0Files) return { partition, files: l0, forced: false }
   }
   return null
 }
@@ -40,14 +57,14 @@ function groupFiles(files: DataFile[]): Map<string, DataFile[]> {
 }
 
 /**
- * Rewrites every file of one partition into L1 files: a streaming k-way merge by
+ * Rewrites the picked files of one partition into L1 files: a streaming k-way merge by
  * time, so memory stays at one row group per input. The inputs move to the garbage
  * list and are deleted after the grace period; readers of the older manifest keep working.
  */
 export async function mergePartition(ctx: PassContext, schema: CollectionSchema, loaded: LoadedManifest): Promise<StepOutcome<MergeResult> | null> {
-  const pick = pickPartition(ctx, loaded, schema.name)
+  const pick = pickMerge(ctx, loaded, schema.name)
   if (!pick) return null
-  const inputs = (loaded.manifest.collections[schema.name]?.files ?? []).filter(f => f.partition === pick.partition)
+  const inputs = pick.files
   const createdAt = ctx.now()
   const outputs: DataFile[] = []
   if (inputs.length) {

@@ -76,28 +76,31 @@ describe('compaction', () => {
     expect((await db.TailEvents.all()).length).toBe(3)
   })
 
-  it('merges an active partition once it has maxL0Files, and quiet partitions into one L1 file', async () => {
+  it('tiered merges: an active hour merges only its L0 files at maxL0Files; a quiet hour becomes one file', async () => {
     const bucket = new MemoryBucket()
     const clock = { now: T0 + 30 * 60_000 }
     const db = DB({ TailEvents }, { storage: bucket, now: () => clock.now, compaction: { maxL0Files: 4 } })
-    const events = makeEvents(400, { start: T0, spanMs: HOUR })
-    const expected = canonical(await (async () => { for (let i = 0; i < 400; i += 100) { await db.TailEvents.bulkCreate(events.slice(i, i + 100)); await db.compact() } return db.TailEvents.all() })())
-    let m = (await loadManifest(bucket, '', 0)).manifest
-    // Fourth L0 file triggered a merge of the still-active hour.
-    expect(m.collections.TailEvents!.files.map(f => f.level)).toEqual([1])
-    await db.TailEvents.bulkCreate(makeEvents(50, { start: T0, spanMs: HOUR, seed: 9 }))
-    await db.compact()
-    m = (await loadManifest(bucket, '', 0)).manifest
-    expect(m.collections.TailEvents!.files.map(f => f.level).sort()).toEqual([0, 1])
+    const files = async () => (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files
+    const batch = async (seed: number) => { await db.TailEvents.bulkCreate(makeEvents(50, { start: T0, spanMs: HOUR, seed })); await db.compact() }
+    for (let i = 0; i < 3; i++) await batch(i)
+    expect((await files()).map(f => f.level)).toEqual([0, 0, 0])
+    await batch(3) // the fourth L0 file triggers a merge of the still-active hour
+    expect((await files()).map(f => f.level)).toEqual([1])
+    for (let i = 4; i < 7; i++) await batch(i)
+    expect((await files()).map(f => f.level).sort()).toEqual([0, 0, 0, 1])
+    const firstL1 = (await files()).find(f => f.level === 1)!.key
+    await batch(7) // merges the four new L0 files only; the first L1 file is left as it is
+    const active = await files()
+    expect(active.map(f => f.level)).toEqual([1, 1])
+    expect(active.map(f => f.key)).toContain(firstL1)
+    expect(active.map(f => f.rows)).toEqual([200, 200])
+    const expected = canonical(await db.TailEvents.all())
     clock.now = T0 + HOUR + 11 * 60_000 // the hour is now quiet
     const pass = await db.compact()
     expect(pass.partitionsMerged).toBe(1)
-    m = (await loadManifest(bucket, '', 0)).manifest
-    const files = m.collections.TailEvents!.files
-    expect(files.map(f => f.level)).toEqual([1])
-    expect(files[0]!.rows).toBe(450)
-    expect((await db.TailEvents.all()).length).toBe(450)
-    expect(canonical(await db.TailEvents.all())).toEqual(expect.arrayContaining(expected))
+    const quiet = await files()
+    expect(quiet.map(f => [f.level, f.rows])).toEqual([[1, 400]])
+    expect(canonical(await db.TailEvents.all())).toEqual(expected)
   })
 
   it('keeps replaced files and consumed segments for the grace period, then deletes them', async () => {

@@ -1,0 +1,102 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { describe, expect, it } from 'vitest'
+import { DB } from '../src/index.js'
+import { loadManifest } from '../src/manifest/index.js'
+import { emptyScanStats } from '../src/query/index.js'
+import { FsBucket } from '../src/storage/fs_bucket.js'
+import { CountingBucket } from '../src/storage/index.js'
+import { TailEvents } from '../src/tail/index.js'
+import { makeEvents } from '../test/helpers/events.js'
+
+const run = promisify(execFile)
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000)
+const BATCH = 50
+const HOUR = 3_600_000
+const T0 = Date.parse('2024-01-15T00:00:00Z')
+const NOW = T0 + 25 * HOUR
+const results: Record<string, unknown> = { events: EVENTS, batch: BATCH, node: process.version, date: new Date().toISOString() }
+
+async function timeIt<T>(fn: () => Promise<T>, reps = 3): Promise<{ ms: number; value: T }> {
+  let best = Infinity
+  let value!: T
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now()
+    value = await fn()
+    best = Math.min(best, performance.now() - t)
+  }
+  return { ms: best, value }
+}
+
+describe(`tail engine vs DuckDB, ${EVENTS} TailEvents over 24 h`, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'parquedb-bench-'))
+  const bucket = new FsBucket(join(dir, 'bucket'))
+  const db = DB({ TailEvents }, { storage: bucket, now: () => NOW })
+  const events = makeEvents(EVENTS, { start: T0, spanMs: 24 * HOUR, seed: 7 })
+  const duck = await (await DuckDBInstance.create()).connect()
+  const q = async (sql: string) => (await duck.runAndReadAll(sql)).getRowObjectsJson()
+
+  it('ingest: bulkCreate batches of 50 into the WAL (one PUT each)', async () => {
+    const counting = new CountingBucket(bucket)
+    const w = DB({ TailEvents }, { storage: counting, now: () => NOW })
+    const t = performance.now()
+    for (let i = 0; i < events.length; i += BATCH) await w.TailEvents.bulkCreate(events.slice(i, i + BATCH))
+    const ms = performance.now() - t
+    results.ingest = { ms, eventsPerSec: Math.round(EVENTS / (ms / 1000)), puts: counting.ops.put, walBytes: counting.ops.bytesWritten }
+    expect(counting.ops.put).toBe(Math.ceil(EVENTS / BATCH))
+  })
+
+  it('compaction: WAL → hour-partitioned Parquet, under a 128 MB heap, vs DuckDB NDJSON → Parquet', async () => {
+    // Our pass runs in a child capped at 128 MB of heap; it fails outright if it needs more.
+    const { stdout } = await run(process.execPath, ['--max-old-space-size=128', 'bench/compact_child.mjs', join(dir, 'bucket'), String(NOW), '{}'], { maxBuffer: 1 << 24 })
+    const child = JSON.parse(stdout) as { ms: number; peakRss: number; peakHeap: number; pass: { rowsCompacted: number; filesWritten: number } }
+    expect(child.pass.rowsCompacted).toBe(EVENTS)
+    const { manifest } = await loadManifest(bucket, '', 0)
+    const files = manifest.collections.TailEvents!.files
+    const ourBytes = files.reduce((n, f) => n + f.bytes, 0)
+
+    // DuckDB: the same WAL segments (NDJSON) to one Parquet file, inferring structs.
+    const walDir = join(dir, 'bucket', 'objects', 'wal', 'TailEvents')
+    const duckOut = join(dir, 'duck.parquet')
+    const d = await timeIt(() => duck.run(`COPY (SELECT * FROM read_ndjson_auto('${walDir}/*.ndjson') ORDER BY eventTimestamp) TO '${duckOut}' (FORMAT parquet, COMPRESSION snappy)`), 1)
+    const duckBytes = (await readFile(duckOut)).byteLength
+    const walBytes = (results.ingest as { walBytes: number }).walBytes
+    results.compaction = {
+      ms: Math.round(child.ms), duckdbMs: Math.round(d.ms), timeRatio: +(child.ms / d.ms).toFixed(2),
+      peakRssMB: +(child.peakRss / 2 ** 20).toFixed(1), peakHeapMB: +(child.peakHeap / 2 ** 20).toFixed(1),
+      files: files.length, parquetBytes: ourBytes, duckdbParquetBytes: duckBytes, sizeRatio: +(ourBytes / duckBytes).toFixed(2),
+      compressionVsNdjson: +(walBytes / ourBytes).toFixed(1),
+    }
+    await mkdir(join(dir, 'ours'), { recursive: true })
+    await Promise.all(files.map(async (f, i) => writeFile(join(dir, 'ours', `${String(i).padStart(4, '0')}.parquet`), new Uint8Array(await (await bucket.get(f.key))!.arrayBuffer()))))
+  })
+
+  it('full scan of every row vs DuckDB reading the same Parquet files', async () => {
+    const ours = await timeIt(async () => { let n = 0; for await (const _ of db.TailEvents.scan()) n++; return n })
+    expect(ours.value).toBe(EVENTS)
+    const theirs = await timeIt(() => q(`SELECT * FROM read_parquet('${join(dir, 'ours')}/*.parquet')`))
+    expect(theirs.value.length).toBe(EVENTS)
+    results.fullScan = { ms: Math.round(ours.ms), duckdbMs: Math.round(theirs.ms), ratio: +(ours.ms / theirs.ms).toFixed(2) }
+  })
+
+  it('one-hour range read (manifest pruning) vs DuckDB with the same time filter', async () => {
+    const from = T0 + 12 * HOUR
+    const to = from + HOUR
+    const ours = await timeIt(async () => (await db.TailEvents.all({ from, to })).length)
+    const theirs = await timeIt(async () => (await q(`SELECT * FROM read_parquet('${join(dir, 'ours')}/*.parquet') WHERE eventTimestamp >= epoch_ms(${from}) AND eventTimestamp < epoch_ms(${to})`)).length)
+    expect(ours.value).toBe(theirs.value)
+    const stats = emptyScanStats()
+    for await (const _ of db.TailEvents.scan({ from, to }, stats)) { /* count */ }
+    results.hourScan = { rows: ours.value, ms: +ours.ms.toFixed(1), duckdbMs: +theirs.ms.toFixed(1), ratio: +(ours.ms / theirs.ms).toFixed(2), filesRead: stats.filesRead, r2Gets: stats.ops.get, r2Lists: stats.ops.list }
+  })
+
+  it('records the results', async () => {
+    const out = JSON.stringify(results, null, 2)
+    console.log(out)
+    await writeFile('bench/results/latest.json', out + '\n')
+  })
+})
