@@ -32,14 +32,16 @@ describe('end to end: real producer workers → tail worker → WAL → cron →
   const recorded: TraceItemLike[] = []
 
   beforeAll(async () => {
-    const script = await bundleTailWorker()
-    const producer = (name: string) => ({ name, modules: true, script: PRODUCER, compatibilityDate: '2025-04-01', tails: ['parquedb-tail', 'recorder'] })
+    const [script, specScript] = await Promise.all([bundleTailWorker(), bundleTailWorker('examples/spec-tail-worker/wrangler.toml')])
+    const producer = (name: string) => ({ name, modules: true, script: PRODUCER, compatibilityDate: '2025-04-01', tails: ['parquedb-tail', 'recorder', 'spec-tail'] })
     mf = new Miniflare({
       cf: false,
       workers: [
         producer('api-worker'),
         producer('auth-worker'),
         { name: 'parquedb-tail', modules: [{ type: 'ESModule', path: 'worker.js', contents: script }], compatibilityDate: '2025-04-01', r2Buckets: ['PARQUEDB'], bindings: { PARQUEDB_ADMIN_TOKEN: 'e2e-token' } },
+        // The spec's hand-written tail worker (examples/spec-tail-worker), into a bucket of its own.
+        { name: 'spec-tail', modules: [{ type: 'ESModule', path: 'index.js', contents: specScript }], compatibilityDate: '2024-01-01', r2Buckets: { PARQUEDB: 'spec-bucket' } },
         {
           name: 'recorder', modules: true, script: RECORDER, compatibilityDate: '2025-04-01',
           serviceBindings: { SINK: async req => { recorded.push(...(JSON.parse(await req.text()) as TraceItemLike[])); return new Response(null, { status: 204 }) } },
@@ -101,6 +103,13 @@ describe('end to end: real producer workers → tail worker → WAL → cron →
       const status = (item.event as { response?: { status: number } }).response?.status
       expect(row.status === null ? null : Number(row.status)).toBe(status ?? null)
     }
+    // The spec's own tail() stores the same events (its fields; the engine fills the rest).
+    const specBucket = (await mf.getR2Bucket('PARQUEDB', 'spec-tail')) as unknown as Bucket
+    for (let t = 0; (await specBucket.list({ prefix: 'wal/TailEvents/' })).objects.length < invocations && t < 400; t++) await new Promise(r => setTimeout(r, 25))
+    const specRows = await DB({ TailEvents }, { storage: specBucket }).TailEvents.all()
+    const specFields = (e: object) => { const { scriptName, outcome, eventTimestamp, event, logs, exceptions, diagnosticsChannelEvents } = e as Record<string, unknown>; return { scriptName, outcome, eventTimestamp, event, logs, exceptions, diagnosticsChannelEvents } }
+    expect(canonical(specRows.map(specFields))).toEqual(canonical(recorded.map(i => specFields({ ...traceItemToTailEvent(i) }))))
+
     const outcomes = await duck(`SELECT outcome, count(*)::INTEGER AS n FROM ${from} GROUP BY outcome ORDER BY outcome`)
     expect(outcomes).toEqual([{ outcome: 'exception', n: 3 }, { outcome: 'ok', n: invocations - 3 }])
   })
