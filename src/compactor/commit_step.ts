@@ -29,18 +29,22 @@ export async function commitStep<T>(
   onRetry: () => void,
 ): Promise<T | null> {
   for (let attempt = 0; attempt < ctx.options.maxCasRetries; attempt++) {
-    const loaded = await loadManifest(ctx.bucket, ctx.prefix, ctx.now())
+    const loaded = ctx.loaded ?? (ctx.loaded = await loadManifest(ctx.bucket, ctx.prefix, ctx.now()))
     let outcome: StepOutcome<T> | null
     try {
       outcome = await build(loaded)
     } catch (e) {
-      if (e instanceof StaleManifest) { onRetry(); continue }
+      if (e instanceof StaleManifest) { ctx.loaded = undefined; onRetry(); continue }
       throw e
     }
     if (!outcome) return null
     outcome.next.updatedAt = ctx.now()
     const etag = await commitManifest(ctx.bucket, ctx.prefix, loaded, outcome.next)
-    if (etag) return outcome.result
+    if (etag) {
+      ctx.loaded = { manifest: outcome.next, etag }
+      return outcome.result
+    }
+    ctx.loaded = undefined
     onRetry()
     if (outcome.written.length) await ctx.bucket.delete(outcome.written)
   }

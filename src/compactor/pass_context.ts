@@ -1,3 +1,4 @@
+import type { LoadedManifest } from '../manifest/index.js'
 import type { CollectionSchema } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import type { CompactionOptions } from './options.js'
@@ -11,6 +12,8 @@ export interface PassContext {
   options: CompactionOptions
   /** Real wall-clock deadline (Date.now()), separate from the injectable logical clock. */
   deadline: number
+  /** The manifest as this pass last read or committed it; a stale one only costs a failed CAS. */
+  loaded?: LoadedManifest
 }
 
 export function timeLeft(ctx: PassContext): boolean {

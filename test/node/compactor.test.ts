@@ -213,6 +213,18 @@ describe('compaction', () => {
     await expect(db.recompact({ collections: ['Nope'] })).rejects.toThrow(/unknown collection "Nope"/)
   })
 
+  it('an idle pass costs one manifest GET and two LISTs (WAL, orphan sweep), and writes nothing', async () => {
+    const raw = new MemoryBucket()
+    const { db } = store(raw)
+    await ingest(db, 100, 50)
+    await db.compact()
+    const counting = new CountingBucket(raw)
+    const idle = DB({ TailEvents }, { storage: counting, now: () => T0 + 3 * HOUR })
+    const pass = await idle.compact()
+    expect(pass.segmentsCompacted + pass.filesWritten + pass.objectsDeleted).toBe(0)
+    expect(counting.ops).toMatchObject({ get: 1, list: 2, put: 0, head: 0, delete: 0 })
+  })
+
   it('a pass stops at its time budget and the next pass resumes the backlog', async () => {
     const { db } = store()
     await ingest(db, 200, 10)
