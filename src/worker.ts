@@ -13,14 +13,10 @@ export interface Env {
 export const db = DB({ TailEvents }, { storage: { type: 'r2', binding: 'PARQUEDB' } })
 
 export default {
-  async tail(events, env, ctx) {
-    await db.tail(events, env as unknown as Record<string, unknown>, ctx)
-  },
-  async scheduled(controller, env, ctx) {
-    await db.scheduled(controller, env as unknown as Record<string, unknown>, ctx)
-  },
+  tail: db.tail,
+  scheduled: db.scheduled,
   async fetch(request, env) {
-    const admin = await db.fetchAdmin(request, env as unknown as Record<string, unknown>)
+    const admin = await db.fetchAdmin(request, env)
     if (admin) return admin
     return new Response('parquedb tail worker: see GET /admin/status (Authorization: Bearer <PARQUEDB_ADMIN_TOKEN>)\n', { status: 404 })
   },

@@ -5,7 +5,7 @@ import { type Bucket, openBucket } from '../storage/index.js'
 import { type TailEvent, type TailEventInput, type TraceItemLike, traceItemToTailEvent } from '../tail/index.js'
 import { R2WalWriter } from '../wal/index.js'
 import { handleAdmin } from './admin_api.js'
-import { type BulkCreateResult, Collection } from './collection.js'
+import { Collection } from './collection.js'
 import { type DBOptions, DBConfigError, normalizePrefix } from './options.js'
 import { type DBStatus, readStatus } from './status.js'
 
@@ -21,7 +21,8 @@ export type InputOf<D> = D extends { $type: 'TailEvent' } ? TailEventInput : Rec
 
 export type Collections<S> = { [K in keyof S as S[K] extends { $from: unknown } ? never : K]: Collection<RowOf<S[K]>, InputOf<S[K]>> }
 
-interface Env { [binding: string]: unknown }
+/** A Worker's env; typed loosely so any user `Env` interface fits the ready-made handlers. */
+type Env = object
 
 export interface DBCore {
   /** One bounded compaction pass (what the cron runs). */
@@ -30,8 +31,11 @@ export interface DBCore {
   recompact(req?: RecompactRequest): Promise<RecompactResult>
   /** Backlog, files, partitions, the last pass. */
   status(): Promise<DBStatus>
-  /** A ready `tail` handler: `export default { tail: db.tail }`. */
-  readonly tail: (events: readonly TraceItemLike[], env?: Env, ctx?: { waitUntil(p: Promise<unknown>): void }) => Promise<BulkCreateResult | undefined>
+  /**
+   * A ready `tail` handler: `export default { tail: db.tail }`. Resolves when the batch is
+   * durable; rejected events are logged (and quarantined), a storage failure rejects.
+   */
+  readonly tail: (events: readonly TraceItemLike[], env?: Env, ctx?: { waitUntil(p: Promise<unknown>): void }) => Promise<void>
   /** A ready `scheduled` handler: runs one compaction pass. */
   readonly scheduled: (controller?: unknown, env?: Env, ctx?: { waitUntil(p: Promise<unknown>): void }) => Promise<void>
   /** The admin API (`/admin/*`), or null for other paths. */
@@ -54,8 +58,9 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
   if (!options || typeof options !== 'object') throw new DBConfigError('DB(schema, options): options with a storage are required')
   const prefix = normalizePrefix(options.prefix)
   const now = options.now ?? Date.now
-  let handlerEnv: Env | undefined
+  let handlerEnv: Record<string, unknown> | undefined
   const bucket = openBucket(options.storage, () => handlerEnv)
+  const remember = (env: Env | undefined) => { if (env) handlerEnv = env as Record<string, unknown> }
   const wal = new R2WalWriter(bucket, prefix, now)
 
   const schemas: CollectionSchema[] = []
@@ -88,16 +93,16 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
       return readStatus(await bucket(), prefix, schemas, now())
     },
     tail: async (events, env, ctx) => {
-      if (env) handlerEnv = env
+      remember(env)
       if (!tailCollection) throw new SchemaError("db.tail needs a collection with $ingest: 'tail' (import { TailEvents } from 'parquedb/tail')")
-      if (!events.length) return undefined
+      if (!events.length) return
       const received = now()
       const write = collections[tailCollection.name]!.bulkCreate(events.map(e => traceItemToTailEvent(e, received)))
       if (ctx) ctx.waitUntil(write)
-      return write
+      await write
     },
     scheduled: async (_controller, env, ctx) => {
-      if (env) handlerEnv = env
+      remember(env)
       const pass = core.compact().then(s => {
         console.log(`parquedb: compaction pass: ${s.segmentsCompacted} segments, ${s.rowsCompacted} rows, ${s.filesWritten} files, ${s.partitionsMerged} merges, backlog ${s.backlogSegments}, ${s.durationMs} ms`)
       })
@@ -105,8 +110,8 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
       await pass
     },
     fetchAdmin: async (request, env) => {
-      if (env) handlerEnv = env
-      const token = env?.[options.adminTokenSecret ?? 'PARQUEDB_ADMIN_TOKEN']
+      remember(env)
+      const token = handlerEnv?.[options.adminTokenSecret ?? 'PARQUEDB_ADMIN_TOKEN']
       return handleAdmin(request, typeof token === 'string' ? token : undefined, core)
     },
   }
