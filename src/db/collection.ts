@@ -1,5 +1,6 @@
-import { scanCollection, type ScanStats, emptyScanStats, type TimeRange } from '../query/index.js'
-import { type CollectionSchema, normalizeRow, toPublicRow, type StoredRow } from '../schema/index.js'
+import type { Filter } from '../expr/index.js'
+import { FindQuery, type FindOptions } from '../query/index.js'
+import { type CollectionSchema, normalizeRow, type StoredRow } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import { type QuarantineEntry, type WalWriter, writeQuarantine } from '../wal/index.js'
 
@@ -60,23 +61,10 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
   }
 
   /**
-   * Streams every stored row with its time field in [from, to), compacted or still
-   * in the WAL, each exactly once. Pass `stats` to learn what the scan read.
+   * Rows matching a MongoDB-style filter, compacted or still in the WAL, each exactly once.
+   * `await` it for an array (or `.items`), `for await` to stream, `.explain()` for its costs.
    */
-  async *scan(range: { from?: Date | number; to?: Date | number } = {}, stats: ScanStats = emptyScanStats()): AsyncGenerator<Row> {
-    const r: TimeRange = {}
-    if (range.from !== undefined) r.from = +range.from
-    if (range.to !== undefined) r.to = +range.to
-    const bucket = await this.deps.bucket()
-    for await (const row of scanCollection(bucket, this.schema, { prefix: this.deps.prefix, now: this.deps.now(), range: r }, stats)) {
-      yield toPublicRow(this.schema, row) as Row
-    }
-  }
-
-  /** All rows of a scan, as an array. */
-  async all(range: { from?: Date | number; to?: Date | number } = {}): Promise<Row[]> {
-    const out: Row[] = []
-    for await (const row of this.scan(range)) out.push(row)
-    return out
+  find(filter?: Filter, options?: FindOptions): FindQuery<Row> {
+    return new FindQuery<Row>(this.schema, this.deps, filter, options)
   }
 }

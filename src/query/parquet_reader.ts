@@ -1,26 +1,60 @@
-import { type FileMetaData, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
+import { type ColumnChunk, type FileMetaData, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
 import type { DataFile } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, fromParquetRecord } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import { openParquet } from './r2_buffer.js'
 
+/** Min/max of one column chunk as plain values (Dates as ms, BigInt as numbers); undefined when unknown. */
+export interface ChunkStats {
+  min: unknown
+  max: unknown
+}
+
+export interface ReadFileOptions {
+  /** Top-level fields to read; all schema fields when absent. */
+  columns?: readonly string[]
+  /** Return false to skip a row group by its column statistics. */
+  keepRowGroup?: (stats: (column: string) => ChunkStats) => boolean
+  /** Counts row groups seen and read. */
+  counters?: { rowGroupsConsidered: number; rowGroupsRead: number }
+}
+
 /**
- * Streams a data file's rows one row group at a time, so memory holds one group,
- * never the whole file. Rows come out in file order (sorted by time).
+ * Streams a data file's rows one row group at a time, so memory holds one group, never
+ * the whole file. Row groups whose statistics rule them out are not read at all, and only
+ * the asked-for columns are decoded (large files are read by range, column chunk by chunk).
  */
-export async function* readFileRowGroups(bucket: Bucket, schema: CollectionSchema, file: Pick<DataFile, 'key' | 'bytes'>): AsyncGenerator<StoredRow[]> {
+export async function* readFileRowGroups(bucket: Bucket, schema: CollectionSchema, file: Pick<DataFile, 'key' | 'bytes'>, options: ReadFileOptions = {}): AsyncGenerator<StoredRow[]> {
   const buffer = await openParquet(bucket, file.key, file.bytes)
-  const metadata = await parquetMetadataAsync(buffer)
+  // Our footers are a few KB per row group; hyparquet re-fetches if one is larger.
+  const metadata = await parquetMetadataAsync(buffer, { initialFetchSize: FOOTER_GUESS })
   const compressors = await compressorsFor(metadata)
-  const columns = schema.fields.map(f => f.name)
+  const columns = options.columns ? [...options.columns] : schema.fields.map(f => f.name)
   let start = 0
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows)
+    if (options.counters) options.counters.rowGroupsConsidered++
+    if (options.keepRowGroup && !options.keepRowGroup(name => chunkStats(group.columns, name))) { start = end; continue }
+    if (options.counters) options.counters.rowGroupsRead++
     const records = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end, columns, ...(compressors ? { compressors } : {}) })
-    yield records.map(r => fromParquetRecord(schema, r))
+    yield records.map(r => fromParquetRecord(schema, r, columns))
     start = end
   }
 }
+
+function chunkStats(chunks: ColumnChunk[], column: string): ChunkStats {
+  const chunk = chunks.find(c => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column)
+  const s = chunk?.meta_data?.statistics
+  if (!s) return { min: undefined, max: undefined }
+  // Truncated string bounds are not safe to prune on.
+  if (s.is_min_value_exact === false || s.is_max_value_exact === false) return { min: undefined, max: undefined }
+  const plain = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'bigint' ? Number(v) : v)
+  const rows = Number(chunk!.meta_data!.num_values)
+  if (s.min_value === undefined && s.null_count !== undefined && Number(s.null_count) === rows) return { min: null, max: null }
+  return { min: plain(s.min_value), max: plain(s.max_value) }
+}
+
+const FOOTER_GUESS = 64 * 1024
 
 const BUILT_IN = new Set(['UNCOMPRESSED', 'SNAPPY'])
 const COMPRESSORS_MODULE = 'hyparquet-compressors'

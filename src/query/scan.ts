@@ -3,6 +3,7 @@ import type { CollectionSchema, StoredRow } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../storage/index.js'
 import { R2WalTail, type SegmentRef, type WalTail } from '../wal/index.js'
 import { readFileRowGroups } from './parquet_reader.js'
+import type { Pruner } from './pruning.js'
 
 /** A half-open time range [from, to) in epoch ms; either end may be open. */
 export interface TimeRange {
@@ -10,20 +11,36 @@ export interface TimeRange {
   to?: number
 }
 
+/** What a read did: what it could have read, what it did read, and what that cost in R2 operations. */
 export interface ScanStats {
   manifestVersion: number
+  partitionsConsidered: number
+  partitionsRead: number
   filesConsidered: number
   filesRead: number
+  rowGroupsConsidered: number
+  rowGroupsRead: number
   segmentsConsidered: number
   segmentsRead: number
   rowsRead: number
   ops: OpCounts
 }
 
+export function emptyScanStats(): ScanStats {
+  return {
+    manifestVersion: 0, partitionsConsidered: 0, partitionsRead: 0, filesConsidered: 0, filesRead: 0,
+    rowGroupsConsidered: 0, rowGroupsRead: 0, segmentsConsidered: 0, segmentsRead: 0, rowsRead: 0, ops: emptyOpCounts(),
+  }
+}
+
 export interface ScanOptions {
   prefix: string
   now: number
   range?: TimeRange
+  /** File and row-group pruning from a filter (its range narrows `range`). */
+  pruner?: Pruner
+  /** Top-level fields to read; rows come back partial. All fields when absent. */
+  columns?: readonly string[]
   /** Override the WAL reader (a buffer of unflushed events can add its own). */
   walTail?: (bucket: Bucket) => WalTail
 }
@@ -43,55 +60,64 @@ export interface ScanPlan {
 }
 
 /**
- * Plans a scan: reads the manifest once, keeps files whose time range overlaps,
- * then lists the WAL and keeps segments this manifest has not consumed. Each row
- * lives in exactly one of the two sets for a given manifest version, and consumed
- * segments outlive the manifest that replaced them by a grace period, so a scan
- * never counts a row twice or misses one.
+ * Plans a scan: reads the manifest once, keeps files whose time range (and column
+ * statistics) can match, then lists the WAL and keeps segments this manifest has not
+ * consumed. Each row lives in exactly one of the two sets for a given manifest version,
+ * and consumed segments outlive the manifest that replaced them by a grace period, so a
+ * scan never counts a row twice or misses one.
  */
-export async function planScan(bucket: Bucket, schema: CollectionSchema, options: ScanOptions): Promise<ScanPlan> {
+export async function planScan(bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats()): Promise<ScanPlan> {
   const { manifest } = await loadManifest(bucket, options.prefix, options.now)
+  const range = options.pruner?.range ?? options.range
   const state = manifest.collections[schema.name] ?? { files: [], consumed: [] }
-  const files = state.files.filter(f => overlaps(f.minTime, f.maxTime, options.range)).sort((a, b) => a.minTime - b.minTime)
+  const inRange = state.files.filter(f => overlaps(f.minTime, f.maxTime, range))
+  const files = inRange.filter(f => !options.pruner || options.pruner.keepFile(f)).sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
   const consumed = new Set(state.consumed.map(c => c.key))
   const tail = options.walTail?.(bucket) ?? new R2WalTail(bucket, options.prefix)
-  const segments = (await tail.segments(schema.name)).filter(s => !consumed.has(s.key) && overlaps(s.minTime, s.maxTime, options.range))
+  const listed = (await tail.segments(schema.name)).filter(s => !consumed.has(s.key))
+  const segments = listed.filter(s => overlaps(s.minTime, s.maxTime, range))
+  stats.manifestVersion = manifest.version
+  stats.partitionsConsidered = new Set(state.files.map(f => f.partition)).size
+  stats.partitionsRead = new Set(files.map(f => f.partition)).size
+  stats.filesConsidered = state.files.length
+  stats.segmentsConsidered = listed.length
   return { manifest, files, segments }
 }
 
 /** Streams every stored row of a collection in the range, compacted or not, each exactly once. */
-export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats?: ScanStats): AsyncGenerator<StoredRow> {
+export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats()): AsyncGenerator<StoredRow> {
   const bucket = new CountingBucket(rawBucket)
-  const plan = await planScan(bucket, schema, options)
-  const tail = options.walTail?.(bucket) ?? new R2WalTail(bucket, options.prefix)
-  const st: ScanStats = stats ?? emptyScanStats()
-  st.manifestVersion = plan.manifest.version
-  st.filesConsidered = plan.manifest.collections[schema.name]?.files.length ?? 0
-  st.segmentsConsidered = plan.segments.length
-  const inRange = (row: StoredRow) => {
-    const t = row[schema.timeField] as number
-    return (options.range?.from === undefined || t >= options.range.from) && (options.range?.to === undefined || t < options.range.to)
-  }
   try {
+    const plan = await planScan(bucket, schema, options, stats)
+    const tail = options.walTail?.(bucket) ?? new R2WalTail(bucket, options.prefix)
+    const range = options.pruner?.range ?? options.range
+    const tf = schema.timeField
+    const inRange = (row: StoredRow) => {
+      const t = row[tf] as number
+      return (range?.from === undefined || t >= range.from) && (range?.to === undefined || t < range.to)
+    }
+    const columns = options.columns && !options.columns.includes(tf) ? [...options.columns, tf] : options.columns
+    const pruner = options.pruner
     for (const file of plan.files) {
-      st.filesRead++
-      for await (const group of readFileRowGroups(bucket, schema, file)) {
-        for (const row of group) if (inRange(row)) { st.rowsRead++; yield row }
+      stats.filesRead++
+      const groups = readFileRowGroups(bucket, schema, file, {
+        ...(columns ? { columns } : {}),
+        ...(pruner ? { keepRowGroup: pruner.keepRowGroup } : {}),
+        counters: stats,
+      })
+      for await (const group of groups) {
+        for (const row of group) if (inRange(row)) { stats.rowsRead++; yield row }
       }
     }
     for (const seg of plan.segments) {
       const rows = await tail.read(seg)
       // Gone means a compaction consumed it after our manifest read and the grace period
-      // passed mid-query; the scan cannot be made exact any more, so say so.
+      // passed mid-query; the result can no longer be exact, so say so.
       if (rows === null) throw new Error(`WAL segment ${seg.key} vanished during the scan; the query ran longer than the garbage-collection grace period — retry it`)
-      st.segmentsRead++
-      for (const row of rows) if (inRange(row)) { st.rowsRead++; yield row }
+      stats.segmentsRead++
+      for (const row of rows) if (inRange(row)) { stats.rowsRead++; yield row }
     }
   } finally {
-    Object.assign(st.ops, bucket.ops)
+    Object.assign(stats.ops, bucket.ops)
   }
-}
-
-export function emptyScanStats(): ScanStats {
-  return { manifestVersion: 0, filesConsidered: 0, filesRead: 0, segmentsConsidered: 0, segmentsRead: 0, rowsRead: 0, ops: emptyOpCounts() }
 }

@@ -62,10 +62,14 @@ export function toParquetRecord(schema: CollectionSchema, row: StoredRow): Recor
   return out
 }
 
-/** A record read back from Parquet → StoredRow (ms timestamps, plain numbers, promoted columns dropped). */
-export function fromParquetRecord(schema: CollectionSchema, rec: Record<string, unknown>): StoredRow {
+/**
+ * A record read back from Parquet → StoredRow (ms timestamps, plain numbers, promoted
+ * columns dropped). With `columns`, only those fields are filled: a partial row.
+ */
+export function fromParquetRecord(schema: CollectionSchema, rec: Record<string, unknown>, columns?: readonly string[]): StoredRow {
   const row: StoredRow = {}
   for (const f of schema.fields) {
+    if (columns && !columns.includes(f.name)) continue
     const v = rec[f.name]
     if (f.array) row[f.name] = Array.isArray(v) ? v.map(x => plain(x)) : []
     else if (v === undefined || v === null) row[f.name] = null

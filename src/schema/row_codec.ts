@@ -107,10 +107,11 @@ export function promotedValue(row: StoredRow, path: readonly string[], type: 'st
   return typeof v === 'number' && Number.isFinite(v) ? v : null
 }
 
-/** StoredRow → what users see: timestamps become Dates. */
-export function toPublicRow(schema: CollectionSchema, row: StoredRow): Record<string, unknown> {
+/** StoredRow → what users see: timestamps become Dates. With `only`, just those fields. */
+export function toPublicRow(schema: CollectionSchema, row: StoredRow, only?: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const f of schema.fields) {
+    if (only && !only.has(f.name)) continue
     const v = row[f.name]
     if (f.type === 'timestamp') {
       out[f.name] = f.array ? (v as number[]).map(x => new Date(x)) : v === null || v === undefined ? null : new Date(v as number)

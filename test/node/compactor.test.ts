@@ -26,7 +26,7 @@ describe('compaction', () => {
   it('moves every WAL row into hour partitions sorted by time, losing and duplicating nothing', async () => {
     const { db, bucket } = store()
     await ingest(db, 600, 40)
-    const before = canonical(await db.TailEvents.all())
+    const before = canonical(await db.TailEvents.find())
     const pass = await db.compact()
     expect(pass.segmentsCompacted).toBe(15)
     expect(pass.rowsCompacted).toBe(600)
@@ -40,7 +40,7 @@ describe('compaction', () => {
       expect(f.stats.scriptName!.min! <= f.stats.scriptName!.max!).toBe(true)
     }
     expect(files.reduce((n, f) => n + f.rows, 0)).toBe(600)
-    expect(canonical(await db.TailEvents.all())).toEqual(before)
+    expect(canonical(await db.TailEvents.find())).toEqual(before)
     const status = await db.status()
     expect(status.collections.TailEvents!.wal.segments).toBe(0)
     expect(status.collections.TailEvents!.rows).toBe(600)
@@ -55,7 +55,7 @@ describe('compaction', () => {
     expect(r).toMatchObject({ written: 25, rejected: [], quarantine: null })
     expect(counting.ops.put).toBe(1)
     expect(counting.ops.get + counting.ops.list + counting.ops.head).toBe(0)
-    expect((await db.TailEvents.all()).length).toBe(25)
+    expect((await db.TailEvents.find()).length).toBe(25)
   })
 
   it('a bad event is rejected with its reason and quarantined; the rest of the batch is stored', async () => {
@@ -73,7 +73,7 @@ describe('compaction', () => {
     const lines = q.trim().split('\n').map(l => JSON.parse(l))
     expect(lines.map(l => l.index)).toEqual([1, 2, 3])
     expect(lines[1].event.eventTimestamp).toBe('not a date')
-    expect((await db.TailEvents.all()).length).toBe(3)
+    expect((await db.TailEvents.find()).length).toBe(3)
   })
 
   it('tiered merges: an active hour merges only its L0 files at maxL0Files; a quiet hour becomes one file', async () => {
@@ -94,13 +94,13 @@ describe('compaction', () => {
     expect(active.map(f => f.level)).toEqual([1, 1])
     expect(active.map(f => f.key)).toContain(firstL1)
     expect(active.map(f => f.rows)).toEqual([200, 200])
-    const expected = canonical(await db.TailEvents.all())
+    const expected = canonical(await db.TailEvents.find())
     clock.now = T0 + HOUR + 11 * 60_000 // the hour is now quiet
     const pass = await db.compact()
     expect(pass.partitionsMerged).toBe(1)
     const quiet = await files()
     expect(quiet.map(f => [f.level, f.rows])).toEqual([[1, 400]])
-    expect(canonical(await db.TailEvents.all())).toEqual(expected)
+    expect(canonical(await db.TailEvents.find())).toEqual(expected)
   })
 
   it('keeps replaced files and consumed segments for the grace period, then deletes them', async () => {
@@ -122,20 +122,20 @@ describe('compaction', () => {
     const live = new Set(m.collections.TailEvents!.files.map(f => f.key))
     const stored = (await bucket.list({ prefix: 'data/' })).objects.map(o => o.key)
     expect(stored.every(k => live.has(k))).toBe(true)
-    expect((await db.TailEvents.all()).length).toBe(100)
+    expect((await db.TailEvents.find()).length).toBe(100)
   })
 
   it('a query planned on the older manifest still reads correctly while a compaction commits', async () => {
     const { db } = store()
     await ingest(db, 200, 20)
-    const expected = canonical(await db.TailEvents.all())
-    const it = db.TailEvents.scan()[Symbol.asyncIterator]()
+    const expected = canonical(await db.TailEvents.find())
+    const it = db.TailEvents.find()[Symbol.asyncIterator]()
     const first = await it.next() // plan fixed: manifest read, WAL listed
     await db.compact()
     const rest: object[] = [first.value]
     for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value)
     expect(canonical(rest)).toEqual(expected)
-    expect(canonical(await db.TailEvents.all())).toEqual(expected)
+    expect(canonical(await db.TailEvents.find())).toEqual(expected)
   })
 
   it('survives a crash at every storage operation of a pass: the next pass finishes and no row is lost or doubled', async () => {
@@ -162,18 +162,18 @@ describe('compaction', () => {
 
     for (let n = 1; n <= opsPerRun; n++) {
       const { db, clock, inner, faulty } = await setup()
-      const expected = canonical(await db.TailEvents.all())
+      const expected = canonical(await db.TailEvents.find())
       faulty.count = 0
       faulty.failAt = n
       await expect(db.compact({ maxL0Files: 2 })).rejects.toBeInstanceOf(InjectedFault)
       faulty.failAt = Infinity
-      expect(canonical(await db.TailEvents.all()), `reads right after a fault at op ${n}`).toEqual(expected)
+      expect(canonical(await db.TailEvents.find()), `reads right after a fault at op ${n}`).toEqual(expected)
       await db.compact({ maxL0Files: 2 })
-      expect(canonical(await db.TailEvents.all()), `fault at op ${n}`).toEqual(expected)
+      expect(canonical(await db.TailEvents.find()), `fault at op ${n}`).toEqual(expected)
       clock.now += HOUR
       await db.compact({ maxL0Files: 2 })
       await db.compact({ maxL0Files: 2 })
-      expect(canonical(await db.TailEvents.all()), `fault at op ${n}, after GC`).toEqual(expected)
+      expect(canonical(await db.TailEvents.find()), `fault at op ${n}, after GC`).toEqual(expected)
       // Orphans of the crashed pass are swept once past the grace period.
       const m = (await loadManifest(inner, '', 0)).manifest
       const live = new Set(m.collections.TailEvents!.files.map(f => f.key))
@@ -188,10 +188,10 @@ describe('compaction', () => {
     const a = DB({ TailEvents }, { storage: bucket, now: () => clock.now, compaction: { maxSegmentsPerBatch: 3 } })
     const b = DB({ TailEvents }, { storage: bucket, now: () => clock.now, compaction: { maxSegmentsPerBatch: 3 } })
     await ingest(a, 400, 20)
-    const expected = canonical(await a.TailEvents.all())
+    const expected = canonical(await a.TailEvents.find())
     const [pa, pb] = await Promise.all([a.compact(), b.compact()])
     expect(pa.segmentsCompacted + pb.segmentsCompacted).toBe(20)
-    expect(canonical(await b.TailEvents.all())).toEqual(expected)
+    expect(canonical(await b.TailEvents.find())).toEqual(expected)
     const m = (await loadManifest(bucket, '', 0)).manifest
     expect(m.collections.TailEvents!.files.reduce((n, f) => n + f.rows, 0)).toBe(400)
     expect(new Set(m.collections.TailEvents!.consumed.map(c => c.key)).size).toBe(20)
@@ -201,14 +201,14 @@ describe('compaction', () => {
     const { db, bucket } = store()
     await ingest(db, 300, 100)
     await db.compact()
-    const expected = canonical(await db.TailEvents.all())
+    const expected = canonical(await db.TailEvents.find())
     const r = await db.recompact({ from: new Date('2024-01-15T10:00:00Z'), to: new Date('2024-01-15T11:00:00Z') })
     expect(r.partitions.TailEvents).toEqual(['dt=2024-01-15/hour=10'])
     expect(r.remaining).toBe(0)
     expect(r.pass.partitionsRecompacted).toBe(1)
     const files = (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files
     expect(files.filter(f => f.level === 1).map(f => f.partition)).toEqual(['dt=2024-01-15/hour=10'])
-    expect(canonical(await db.TailEvents.all())).toEqual(expected)
+    expect(canonical(await db.TailEvents.find())).toEqual(expected)
     await expect(db.recompact({ from: 5, to: 1 })).rejects.toThrow(/need from < to/)
     await expect(db.recompact({ collections: ['Nope'] })).rejects.toThrow(/unknown collection "Nope"/)
   })
@@ -240,6 +240,6 @@ describe('compaction', () => {
       expect(passes).toBeLessThan(50)
     }
     expect(total).toBe(20)
-    expect((await db.TailEvents.all()).length).toBe(200)
+    expect((await db.TailEvents.find()).length).toBe(200)
   })
 })

@@ -73,14 +73,14 @@ describe('end to end: real producer workers → tail worker → WAL → cron →
     const reader = DB({ TailEvents }, { storage: bucket })
     // The reference: the recorder's raw TraceItems through the same public transform.
     const expected = canonical(recorded.map(item => traceItemToTailEvent(item)).map(e => ({ ...e, eventTimestamp: new Date(e.eventTimestamp) })))
-    expect(canonical(await reader.TailEvents.all())).toEqual(expected) // readable straight from the WAL
+    expect(canonical(await reader.TailEvents.find())).toEqual(expected) // readable straight from the WAL
 
     const result = await (await mf.getWorker('parquedb-tail')).scheduled({ cron: '* * * * *', scheduledTime: new Date() })
     expect(result.outcome).toBe('ok')
     const { manifest } = await loadManifest(bucket, '', 0)
     const files = manifest.collections.TailEvents!.files
     expect(files.reduce((n, f) => n + f.rows, 0)).toBe(invocations)
-    expect(canonical(await reader.TailEvents.all())).toEqual(expected) // and from Parquet, unchanged
+    expect(canonical(await reader.TailEvents.find())).toEqual(expected) // and from Parquet, unchanged
 
     const paths = await downloadObjects(bucket, files.map(f => f.key))
     const from = `read_parquet(${fileList(paths)})`
@@ -106,7 +106,7 @@ describe('end to end: real producer workers → tail worker → WAL → cron →
     // The spec's own tail() stores the same events (its fields; the engine fills the rest).
     const specBucket = (await mf.getR2Bucket('PARQUEDB', 'spec-tail')) as unknown as Bucket
     for (let t = 0; (await specBucket.list({ prefix: 'wal/TailEvents/' })).objects.length < invocations && t < 400; t++) await new Promise(r => setTimeout(r, 25))
-    const specRows = await DB({ TailEvents }, { storage: specBucket }).TailEvents.all()
+    const specRows = await DB({ TailEvents }, { storage: specBucket }).TailEvents.find()
     const specFields = (e: object) => { const { scriptName, outcome, eventTimestamp, event, logs, exceptions, diagnosticsChannelEvents } = e as Record<string, unknown>; return { scriptName, outcome, eventTimestamp, event, logs, exceptions, diagnosticsChannelEvents } }
     expect(canonical(specRows.map(specFields))).toEqual(canonical(recorded.map(i => specFields({ ...traceItemToTailEvent(i) }))))
 

@@ -21,7 +21,7 @@ describe('the built package and its CLI', () => {
       const item = { scriptName: 'w', outcome: 'ok', eventTimestamp: 1705309200000, event: null, logs: [], exceptions: [] }
       const r = await db.TailEvents.bulkCreate([traceItemToTailEvent(item)])
       const pass = await db.compact()
-      const rows = await db.TailEvents.all()
+      const rows = await db.TailEvents.find()
       console.log(JSON.stringify({ written: r.written, compacted: pass.rowsCompacted, rows: rows.length, ts: rows[0].eventTimestamp instanceof Date }))
     `
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, dir], { cwd: process.cwd() })
@@ -42,7 +42,7 @@ describe('the built package and its CLI', () => {
     const rc = JSON.parse(out.pop()!)
     expect(rc.partitions.TailEvents).toEqual(['dt=2024-01-15/hour=10'])
     expect(rc.remaining).toBe(0)
-    expect((await db.TailEvents.all()).length).toBe(50)
+    expect((await db.TailEvents.find()).length).toBe(50)
     await expect(main(['recompact', '--dir', dir, '--from', 'soon'], capture)).rejects.toThrow('--from: not a date: soon')
     await expect(main(['status'], capture)).rejects.toThrow('give exactly one of --url or --dir')
     await expect(main(['explode', '--dir', dir], capture)).rejects.toThrow('unknown command "explode"')

@@ -16,11 +16,11 @@ describe('engine inside workerd on an R2 binding', () => {
     const db = DB({ TailEvents }, { storage: { type: 'r2', bucket: env.PARQUEDB }, prefix: 'engine-1', now: () => T0 + 3 * 3_600_000 })
     const events = makeEvents(300, { start: T0, spanMs: 3 * 3_600_000 })
     for (let i = 0; i < 300; i += 60) expect((await db.TailEvents.bulkCreate(events.slice(i, i + 60))).written).toBe(60)
-    const before = canonical(await db.TailEvents.all())
+    const before = canonical(await db.TailEvents.find())
     expect(before.length).toBe(300)
     const pass = await db.compact()
     expect(pass).toMatchObject({ segmentsCompacted: 5, rowsCompacted: 300, filesWritten: 3 })
-    expect(canonical(await db.TailEvents.all())).toEqual(before)
+    expect(canonical(await db.TailEvents.find())).toEqual(before)
     const { manifest } = await loadManifest(env.PARQUEDB, 'engine-1/', 0)
     const file = manifest.collections.TailEvents!.files[0]!
     expect(file.key.startsWith('engine-1/data/TailEvents/dt=2024-01-15/hour=')).toBe(true)

@@ -17,7 +17,7 @@ describe('a module-scope DB in a Worker', () => {
 
   it("takes the spec's `bucket: env.PARQUEDB` as given", async () => {
     const r = await byEnvImport.TailEvents.bulkCreate([{ scriptName: 'w', outcome: 'ok', eventTimestamp: new Date() }])
-    expect((await byEnvImport.TailEvents.all()).length).toBe(1)
+    expect((await byEnvImport.TailEvents.find()).length).toBe(1)
     expect(r.segment).toMatch(/^by-env\//)
   })
 

@@ -1,0 +1,5 @@
+export { compileFilter, type Filter, type Predicate } from './filter.js'
+export { compileExpression, type Evaluator, type ExpressionEnv } from './expression.js'
+export { extractBounds, mayMatch, timeRange, type Bounds } from './bounds.js'
+export { ExprError, splitPath, valuesAt } from './paths.js'
+export { compareTotal, compareSame, deepEqual, truthy } from './values.js'

@@ -1,0 +1,161 @@
+import { type Filter, compareTotal, compileFilter, ExprError, type ExpressionEnv, splitPath } from '../expr/index.js'
+import { type CollectionSchema, type StoredRow, getPath, toPublicRow } from '../schema/index.js'
+import type { Bucket } from '../storage/index.js'
+import { filterRoots } from './filter_fields.js'
+import { type Projection, compileProjection } from './projection.js'
+import { buildPruner } from './pruning.js'
+import { type ScanStats, emptyScanStats, scanCollection } from './scan.js'
+
+export interface FindOptions {
+  /** `{ field: 1 | -1, ... }`, applied in key order. */
+  sort?: Record<string, 1 | -1>
+  limit?: number
+  skip?: number
+  project?: Projection
+}
+
+/** What `explain()` reports: the scan's pruning and R2 costs, plus the rows matched and returned. */
+export interface Explain extends ScanStats {
+  rowsMatched: number
+  rowsReturned: number
+  timeRange: { from: Date | null; to: Date | null }
+  prunedOn: string[]
+}
+
+export interface FindContext {
+  bucket: () => Promise<Bucket>
+  prefix: string
+  now: () => number
+  expression?: ExpressionEnv
+}
+
+/**
+ * The result of `find()`: `await q` (or `q.items`) gives an array, `for await` streams with
+ * bounded memory, `q.explain()` runs it and reports what it read. Each of these runs the
+ * query afresh against the current manifest and WAL.
+ */
+export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
+  /** What the last completed run read. */
+  stats: Explain | null = null
+
+  constructor(
+    private readonly schema: CollectionSchema,
+    private readonly ctx: FindContext,
+    private readonly filter: Filter | undefined,
+    private readonly options: FindOptions = {},
+  ) {
+    // Compile now, so a bad filter throws at the call site rather than on first await.
+    compileFilter(filter, ctx.expression)
+    const projected = compileProjection(options.project).roots
+    const fields = new Set(schema.fields.map(f => f.name))
+    const unknown = (where: string, roots: Iterable<string>) => {
+      for (const r of roots) {
+        if (!fields.has(r)) throw new ExprError(`${where} names ${JSON.stringify(r)}, which ${schema.name} does not have; its fields: ${[...fields].join(', ')}`)
+      }
+    }
+    unknown('the filter', filterRoots(filter) ?? [])
+    unknown('the projection', projected ?? [])
+    for (const [k, v] of Object.entries(options.sort ?? {})) {
+      unknown('sort', [splitPath(k)[0]!])
+      if (v !== 1 && v !== -1) throw new ExprError(`sort.${k} must be 1 or -1, got ${JSON.stringify(v)}`)
+    }
+    for (const k of ['limit', 'skip'] as const) {
+      const v = options[k]
+      if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new ExprError(`${k} must be a non-negative integer, got ${JSON.stringify(v)}`)
+    }
+  }
+
+  then<A = T[], B = never>(onfulfilled?: ((value: T[]) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.toArray().then(onfulfilled, onrejected)
+  }
+
+  get items(): Promise<T[]> {
+    return this.toArray()
+  }
+
+  async toArray(): Promise<T[]> {
+    const out: T[] = []
+    for await (const row of this) out.push(row)
+    return out
+  }
+
+  async explain(): Promise<Explain> {
+    for await (const _ of this) { /* run to completion */ }
+    return this.stats!
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    const { schema, options } = this
+    const predicate = compileFilter(this.filter, this.ctx.expression)
+    const projection = compileProjection(options.project)
+    const pruner = buildPruner(schema, this.filter)
+    const sortKeys = Object.entries(options.sort ?? {}).map(([k, dir]) => [splitPath(k), dir] as const)
+    const roots = neededRoots(schema, this.filter, projection.roots, sortKeys.map(([p]) => p[0]!))
+    const stats: Explain = {
+      ...emptyScanStats(), rowsMatched: 0, rowsReturned: 0, prunedOn: pruner.columns.map(c => c.column),
+      timeRange: { from: pruner.range.from === undefined ? null : new Date(pruner.range.from), to: pruner.range.to === undefined ? null : new Date(pruner.range.to) },
+    }
+    const skip = options.skip ?? 0
+    const limit = options.limit ?? Infinity
+    const bucket = await this.ctx.bucket()
+    const rows = scanCollection(bucket, schema, { prefix: this.ctx.prefix, now: this.ctx.now(), pruner, ...(roots ? { columns: [...roots] } : {}) }, stats)
+    const shape = (row: StoredRow) => projection.apply(toPublicRow(schema, row, roots ?? undefined)) as T
+    try {
+      if (limit === 0) return
+      if (sortKeys.length === 0) {
+        let seen = 0
+        for await (const row of rows) {
+          if (!predicate(row)) continue
+          stats.rowsMatched++
+          if (seen++ < skip) continue
+          stats.rowsReturned++
+          yield shape(row)
+          if (stats.rowsReturned >= limit) return
+        }
+        return
+      }
+      // Sorted: keep only the best skip+limit rows, so memory is bounded by what is asked for.
+      const cmp = (a: StoredRow, b: StoredRow) => {
+        for (const [parts, dir] of sortKeys) {
+          const c = compareTotal(getPath(a, parts), getPath(b, parts))
+          if (c !== 0) return c * dir
+        }
+        return 0
+      }
+      const keep = skip + limit
+      const best: StoredRow[] = []
+      for await (const row of rows) {
+        if (!predicate(row)) continue
+        stats.rowsMatched++
+        if (best.length >= keep && cmp(row, best[best.length - 1]!) >= 0) continue
+        let lo = 0
+        let hi = best.length
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1
+          if (cmp(best[mid]!, row) <= 0) lo = mid + 1
+          else hi = mid
+        }
+        best.splice(lo, 0, row)
+        if (best.length > keep) best.pop()
+      }
+      for (const row of best.slice(skip)) {
+        stats.rowsReturned++
+        yield shape(row)
+      }
+    } finally {
+      await rows.return(undefined)
+      this.stats = stats
+    }
+  }
+}
+
+/** Top-level fields a query must read, or null for all of them. */
+function neededRoots(schema: CollectionSchema, filter: Filter | undefined, projected: Set<string> | null, sortRoots: string[]): Set<string> | null {
+  if (!projected) return null
+  const fromFilter = filterRoots(filter)
+  if (!fromFilter) return null
+  const names = new Set(schema.fields.map(f => f.name))
+  const roots = new Set([...projected, ...fromFilter, ...sortRoots, schema.timeField])
+  for (const r of roots) if (!names.has(r)) roots.delete(r)
+  return roots
+}

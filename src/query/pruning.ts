@@ -1,0 +1,62 @@
+import { type Bounds, type Filter, extractBounds, mayMatch, timeRange } from '../expr/index.js'
+import type { DataFile } from '../manifest/index.js'
+import { type CollectionSchema, statColumns } from '../schema/index.js'
+import type { ChunkStats } from './parquet_reader.js'
+import type { TimeRange } from './scan.js'
+
+/**
+ * What a filter lets a read skip: the time range (partitions and WAL segments), and
+ * bounds on columns with statistics (whole files by the manifest, row groups by their
+ * Parquet statistics). A path into a variant uses its promoted column when there is one.
+ */
+export interface Pruner {
+  range: TimeRange
+  keepFile(file: DataFile): boolean
+  keepRowGroup(stats: (column: string) => ChunkStats): boolean
+  /** Columns whose bounds the pruner uses. */
+  columns: { column: string; bounds: Bounds }[]
+}
+
+export function buildPruner(schema: CollectionSchema, filter: Filter | undefined, extra: TimeRange = {}): Pruner {
+  const bounds = extractBounds(filter)
+  const fromFilter = timeRange(bounds.get(schema.timeField))
+  const range: TimeRange = {}
+  const from = [fromFilter.from, extra.from].filter((x): x is number => x !== undefined)
+  const to = [fromFilter.to, extra.to].filter((x): x is number => x !== undefined)
+  if (from.length) range.from = Math.max(...from)
+  if (to.length) range.to = Math.min(...to)
+
+  const stat = new Set(statColumns(schema).map(c => c.name))
+  const columns: { column: string; bounds: Bounds }[] = []
+  for (const [path, b] of bounds) {
+    if (stat.has(path) && !schema.promoted.some(p => p.name === path)) columns.push({ column: path, bounds: b })
+    const promoted = schema.promoted.find(p => p.path.join('.') === path)
+    if (promoted) columns.push({ column: promoted.name, bounds: b })
+  }
+  const timeBounds: Bounds = {}
+  if (range.from !== undefined) timeBounds.min = { value: range.from, inclusive: true }
+  if (range.to !== undefined) timeBounds.max = { value: range.to, inclusive: false }
+
+  return {
+    range,
+    columns,
+    keepFile(file) {
+      if (range.from !== undefined && file.maxTime < range.from) return false
+      if (range.to !== undefined && file.minTime >= range.to) return false
+      return columns.every(({ column, bounds: b }) => {
+        const s = file.stats[column]
+        return !s || mayMatch(b, s.min, s.max)
+      })
+    },
+    keepRowGroup(stats) {
+      if (timeBounds.min || timeBounds.max) {
+        const t = stats(schema.timeField)
+        if (t.min !== undefined && !mayMatch(timeBounds, t.min, t.max)) return false
+      }
+      return columns.every(({ column, bounds: b }) => {
+        const s = stats(column)
+        return s.min === undefined || mayMatch(b, s.min, s.max)
+      })
+    },
+  }
+}
