@@ -28,6 +28,18 @@ describe('engine inside workerd on an R2 binding', () => {
     let rows = 0
     for await (const g of readFileRowGroups(env.PARQUEDB, schema, file)) rows += g.length
     expect(rows).toBe(file.rows)
+
+    // find() in workerd: a pruned, filtered, sorted read over Parquet plus fresh WAL rows.
+    await db.TailEvents.bulkCreate(makeEvents(40, { start: T0, spanMs: 3_600_000, seed: 2 }))
+    const q = db.TailEvents.find(
+      { eventTimestamp: { $gte: new Date(T0), $lt: new Date(T0 + 3_600_000) }, outcome: { $ne: 'ok' } },
+      { sort: { eventTimestamp: -1 }, project: { outcome: 1, eventTimestamp: 1 } },
+    )
+    const got = await q
+    const inputs = [...events, ...makeEvents(40, { start: T0, spanMs: 3_600_000, seed: 2 })]
+    const want = inputs.filter(e => +new Date(e.eventTimestamp) < T0 + 3_600_000 && e.outcome !== 'ok').map(e => +new Date(e.eventTimestamp)).sort((a, b) => b - a)
+    expect(got.map(r => +r.eventTimestamp)).toEqual(want)
+    expect(q.stats).toMatchObject({ partitionsRead: 1, filesRead: 1, segmentsRead: 1 })
   })
 
   it('a module-scope DB with a lazily bound R2 binding (the deployable worker) handles tail, scheduled and admin', async () => {
