@@ -1,10 +1,12 @@
 import { type PassSummary, loadManifest, partitionRange } from '../manifest/index.js'
+import type { ViewPlan } from '../mv/index.js'
 import type { CollectionSchema } from '../schema/index.js'
 import { type Bucket, CountingBucket } from '../storage/index.js'
 import { CompactionConflictError, commitStep } from './commit_step.js'
 import { collectGarbage } from './gc_step.js'
 import { ingestBatch } from './ingest_step.js'
-import { mergePartition } from './merge_step.js'
+import { type MergeTarget, mergePartition } from './merge_step.js'
+import { refreshDueViews } from './refresh_step.js'
 import { type CompactionOptions, DEFAULT_COMPACTION } from './options.js'
 import { type PassContext, timeLeft } from './pass_context.js'
 
@@ -12,13 +14,16 @@ export interface CompactorConfig {
   bucket: Bucket
   prefix: string
   collections: CollectionSchema[]
+  views?: ViewPlan[]
+  /** Scheduled views to refresh in this pass whether or not their schedule is due. */
+  refresh?: string[]
   now: () => number
   options?: Partial<CompactionOptions>
 }
 
 function context(config: CompactorConfig, counting: CountingBucket): PassContext {
   const options = { ...DEFAULT_COMPACTION, ...config.options }
-  return { bucket: counting, prefix: config.prefix, collections: config.collections, now: config.now, options, deadline: Date.now() + options.timeBudgetMs }
+  return { bucket: counting, prefix: config.prefix, collections: config.collections, views: config.views ?? [], now: config.now, options, deadline: Date.now() + options.timeBudgetMs }
 }
 
 /**
@@ -33,7 +38,7 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   const started = Date.now()
   const s: PassSummary = {
     at: ctx.now(), durationMs: 0, segmentsCompacted: 0, rowsCompacted: 0, filesWritten: 0, partitionsMerged: 0,
-    partitionsRecompacted: 0, objectsDeleted: 0, casRetries: 0, ops: {}, backlogSegments: 0, done: true,
+    partitionsRecompacted: 0, viewsRefreshed: 0, objectsDeleted: 0, casRetries: 0, ops: {}, backlogSegments: 0, done: true,
   }
   const retry = () => { s.casRetries++ }
   let worked = false
@@ -50,9 +55,14 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
         if (r.backlog === 0) break
       }
     }
-    for (const schema of ctx.collections) {
+    if (timeLeft(ctx)) {
+      const r = await commitStep(ctx, loaded => refreshDueViews(ctx, loaded, config.refresh), retry)
+      if (r) { worked = true; s.viewsRefreshed = r.length }
+    }
+    const targets: MergeTarget[] = [...ctx.collections.map(schema => ({ schema })), ...ctx.views.map(v => ({ schema: v.stored, ...(v.aggregate ? { aggregate: v.aggregate } : {}) }))]
+    for (const target of targets) {
       while (timeLeft(ctx)) {
-        const r = await commitStep(ctx, loaded => mergePartition(ctx, schema, loaded), retry)
+        const r = await commitStep(ctx, loaded => mergePartition(ctx, target, loaded), retry)
         if (!r) break
         worked = true
         s.filesWritten += r.outputFiles

@@ -2,6 +2,7 @@ import { type DataFile, type LoadedManifest, collectionState, partitionOf } from
 import type { CollectionSchema, StoredRow } from '../schema/index.js'
 import { type SegmentRef, WalCorruptError, decodeSegment, listSegments, writeQuarantine } from '../wal/index.js'
 import { writeDataFile } from './file_writer.js'
+import { writeViewDeltas } from './view_writer.js'
 import { StaleManifest, type StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
 
@@ -78,10 +79,14 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
     if (file) { files.push(file); written.push(file.key) }
   }
 
+  const views = await writeViewDeltas(ctx, schema.name, [...byPartition.values()].flat(), createdAt)
+  for (const vf of views.values()) written.push(...vf.map(f => f.key))
+
   const next = structuredClone(loaded.manifest)
   const state = collectionState(next, schema.name)
   state.files.push(...files)
   state.consumed.push(...batch.map(s => ({ key: s.key, at: createdAt })))
+  for (const [view, vf] of views) collectionState(next, view).files.push(...vf)
   return {
     next,
     // Quarantine copies are kept even if the commit loses: they are evidence, not data.

@@ -1,10 +1,17 @@
 import { type DataFile, type LoadedManifest, collectionState, partitionRange } from '../manifest/index.js'
 import { readFileRowGroups } from '../query/index.js'
-import type { CollectionSchema } from '../schema/index.js'
+import { type ViewPlan, mergeStateRows } from '../mv/index.js'
+import type { CollectionSchema, StoredRow } from '../schema/index.js'
 import { writeDataFile } from './file_writer.js'
 import type { StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
 import { mergeSorted, take } from './sorted_merge.js'
+
+/** What is merged: a collection, or a view (whose partial aggregate states combine by group). */
+export interface MergeTarget {
+  schema: CollectionSchema
+  aggregate?: ViewPlan['aggregate']
+}
 
 export interface MergeResult {
   partition: string
@@ -34,10 +41,11 @@ export function pickMerge(ctx: PassContext, loaded: LoadedManifest, collection: 
   const pending = m.recompact.find(r => r.collection === collection && r.partitions.length)
   if (pending) {
     const partition = pending.partitions[0]!
-    return { partition, files: all.filter(f => f.partition === partition), forced: true }
+    return { partition, files: all.filter(f => f.partition === partition && !f.pending), forced: true }
   }
   const now = ctx.now()
-  for (const [partition, files] of [...groupFiles(all)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  // A scheduled view's pending deltas wait for its refresh; they are not merged before.
+  for (const [partition, files] of [...groupFiles(all.filter(f => !f.pending))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const quiet = partitionRange(partition)[1] + ctx.options.quietAfterMs <= now
     if (quiet && files.length >= 2) return { partition, files, forced: false }
     const l0 = files.filter(f => f.level === 0)
@@ -61,13 +69,25 @@ function groupFiles(files: DataFile[]): Map<string, DataFile[]> {
  * time, so memory stays at one row group per input. The inputs move to the garbage
  * list and are deleted after the grace period; readers of the older manifest keep working.
  */
-export async function mergePartition(ctx: PassContext, schema: CollectionSchema, loaded: LoadedManifest): Promise<StepOutcome<MergeResult> | null> {
+export async function mergePartition(ctx: PassContext, target: MergeTarget, loaded: LoadedManifest): Promise<StepOutcome<MergeResult> | null> {
+  const schema = target.schema
   const pick = pickMerge(ctx, loaded, schema.name)
   if (!pick) return null
   const inputs = pick.files
   const createdAt = ctx.now()
   const outputs: DataFile[] = []
-  if (inputs.length) {
+  if (inputs.length && target.aggregate) {
+    // Partial states: combine rows of the same group (one partition holds a bounded number of groups).
+    const states: StoredRow[] = []
+    for (const f of inputs) for await (const g of readFileRowGroups(ctx.bucket, schema, f)) states.push(...g)
+    const merged = mergeStateRows(target.aggregate, states)
+    const tf = schema.timeField
+    merged.sort((a, b) => (a[tf] as number) - (b[tf] as number))
+    const file = await writeDataFile(ctx.bucket, schema, merged, {
+      prefix: ctx.prefix, collection: schema.name, partition: pick.partition, level: 1, createdAt, rowGroupRows: ctx.options.rowGroupRows,
+    })
+    if (file) outputs.push(file)
+  } else if (inputs.length) {
     const merged = mergeSorted(inputs.map(f => readFileRowGroups(ctx.bucket, schema, f)), schema.timeField)
     const state = { done: false }
     while (!state.done) {

@@ -1,4 +1,5 @@
 import type { LoadedManifest } from '../manifest/index.js'
+import type { ViewPlan } from '../mv/index.js'
 import type { CollectionSchema } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import type { CompactionOptions } from './options.js'
@@ -8,6 +9,8 @@ export interface PassContext {
   bucket: Bucket
   prefix: string
   collections: CollectionSchema[]
+  /** Views, sources before the views that read them. */
+  views: ViewPlan[]
   now: () => number
   options: CompactionOptions
   /** Real wall-clock deadline (Date.now()), separate from the injectable logical clock. */

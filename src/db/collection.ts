@@ -1,5 +1,5 @@
 import type { Filter } from '../expr/index.js'
-import { FindQuery, type FindOptions } from '../query/index.js'
+import { FindQuery, collectionTarget, type FindContext, type FindOptions } from '../query/index.js'
 import { type CollectionSchema, normalizeRow, type StoredRow } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import { type QuarantineEntry, type WalWriter, writeQuarantine } from '../wal/index.js'
@@ -20,7 +20,7 @@ export interface BulkCreateResult {
   quarantine: string | null
 }
 
-export interface CollectionDeps {
+export interface CollectionDeps extends FindContext {
   bucket: () => Promise<Bucket>
   prefix: string
   now: () => number
@@ -65,6 +65,6 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
    * `await` it for an array (or `.items`), `for await` to stream, `.explain()` for its costs.
    */
   find(filter?: Filter, options?: FindOptions): FindQuery<Row> {
-    return new FindQuery<Row>(this.schema, this.deps, filter, options)
+    return new FindQuery<Row>(collectionTarget(this.schema), this.deps, filter, options)
   }
 }

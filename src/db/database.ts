@@ -4,6 +4,9 @@ import { type CollectionSchema, SchemaError, compileCollection, isCollectionDefi
 import { type Bucket, openBucket } from '../storage/index.js'
 import { type TailEvent, type TailEventInput, type TraceItemLike, traceItemToTailEvent } from '../tail/index.js'
 import { R2WalWriter } from '../wal/index.js'
+import { type ExpressionEnv, loadHash } from '../expr/index.js'
+import { compileViews } from '../mv/index.js'
+import { View } from './view.js'
 import { handleAdmin } from './admin_api.js'
 import { Collection } from './collection.js'
 import { type DBOptions, DBConfigError, normalizePrefix } from './options.js'
@@ -19,7 +22,12 @@ type FieldTS<T> = T extends `${infer B}[]` ? BaseTS<B>[] : T extends `${infer B}
 export type RowOf<D> = D extends { $type: 'TailEvent' } ? TailEvent : { -readonly [K in keyof D as K extends `$${string}` ? never : K]: FieldTS<D[K]> }
 export type InputOf<D> = D extends { $type: 'TailEvent' } ? TailEventInput : Record<string, unknown>
 
-export type Collections<S> = { [K in keyof S as S[K] extends { $from: unknown } ? never : K]: Collection<RowOf<S[K]>, InputOf<S[K]>> }
+/** A view's row type: the pre-built views carry theirs; others are plain records. */
+export type ViewRowOf<D> = D extends { readonly __row?: infer R } ? (unknown extends R ? Record<string, unknown> : R) : Record<string, unknown>
+
+export type Collections<S> = {
+  [K in keyof S]: S[K] extends { $from: unknown } ? View<ViewRowOf<S[K]>> : Collection<RowOf<S[K]>, InputOf<S[K]>>
+}
 
 /** A Worker's env; typed loosely so any user `Env` interface fits the ready-made handlers. */
 type Env = object
@@ -31,6 +39,8 @@ export interface DBCore {
   recompact(req?: RecompactRequest): Promise<RecompactResult>
   /** Backlog, files, partitions, the last pass. */
   status(): Promise<DBStatus>
+  /** Makes a scheduled view current now: compacts its source's WAL, then shows everything compacted. */
+  refresh(view: string): Promise<PassSummary>
   /**
    * A ready `tail` handler: `export default { tail: db.tail }`. Resolves when the batch is
    * durable; rejected events are logged (and quarantined), a storage failure rejects.
@@ -47,7 +57,7 @@ export interface DBCore {
 
 export type DBInstance<S> = DBCore & Collections<S>
 
-const RESERVED = new Set(['compact', 'recompact', 'status', 'tail', 'scheduled', 'fetchAdmin', 'bucket', 'collections', 'sql', 'refresh', 'then'])
+const RESERVED = new Set(['compact', 'recompact', 'status', 'tail', 'scheduled', 'fetchAdmin', 'bucket', 'collections', 'views', 'sql', 'refresh', 'then'])
 
 /**
  * Opens a store. Safe at module scope in a Worker: nothing touches storage until
@@ -64,21 +74,29 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
   const wal = new R2WalWriter(bucket, prefix, now)
 
   const schemas: CollectionSchema[] = []
-  const collections: Record<string, Collection> = {}
+  const viewDefs: Record<string, Record<string, unknown>> = {}
+  const collections: Record<string, Collection | View> = {}
+  const expression: ExpressionEnv = {}
+  let hashReady: Promise<void> | undefined
+  const ready = () => (hashReady ??= loadHash().then(h => { expression.hash = h }))
+  const findCtx = { bucket, prefix, now, expression, ready }
   for (const [name, def] of Object.entries(schema)) {
     if (RESERVED.has(name)) throw new SchemaError(`${name}: the name is reserved for a DB method; rename the collection`)
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new SchemaError(`${name}: collection names must start with a letter and hold only letters, digits and _`)
     if (typeof def !== 'object' || def === null) throw new SchemaError(`${name}: the definition must be an object`)
-    if (!isCollectionDefinition(def)) throw new SchemaError(`${name}: materialized views ($from) are not supported by this version yet`)
+    if (!isCollectionDefinition(def)) { viewDefs[name] = def; continue }
     const compiled = compileCollection(name, def)
     schemas.push(compiled)
-    collections[name] = new Collection(compiled, { bucket, prefix, now, wal })
+    collections[name] = new Collection(compiled, { ...findCtx, wal })
   }
+  const views = compileViews(viewDefs, schemas, expression)
+  for (const plan of views) collections[plan.name] = new View(plan, views, findCtx)
   const tailCollection = schemas.find(s => s.ingest === 'tail')
 
-  const compactorConfig = async (extra?: Partial<CompactionOptions>) => ({
-    bucket: await bucket(), prefix, collections: schemas, now, options: { ...options.compaction, ...extra },
-  })
+  const compactorConfig = async (extra?: Partial<CompactionOptions>) => {
+    if (views.length) await ready()
+    return { bucket: await bucket(), prefix, collections: schemas, views, now, options: { ...options.compaction, ...extra } }
+  }
 
   const core: DBCore = {
     collections: schemas,
@@ -92,12 +110,17 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
     async status() {
       return readStatus(await bucket(), prefix, schemas, now())
     },
+    async refresh(name) {
+      const plan = views.find(v => v.name === name)
+      if (!plan) throw new RangeError(`refresh: no view named ${JSON.stringify(name)}; views: ${views.map(v => v.name).join(', ') || 'none'}`)
+      return runPass({ ...(await compactorConfig()), refresh: [name] })
+    },
     tail: async (events, env, ctx) => {
       remember(env)
       if (!tailCollection) throw new SchemaError("db.tail needs a collection with $ingest: 'tail' (import { TailEvents } from 'parquedb/tail')")
       if (!events.length) return
       const received = now()
-      const write = collections[tailCollection.name]!.bulkCreate(events.map(e => traceItemToTailEvent(e, received)))
+      const write = (collections[tailCollection.name] as Collection).bulkCreate(events.map(e => traceItemToTailEvent(e, received)))
       if (ctx) ctx.waitUntil(write)
       await write
     },

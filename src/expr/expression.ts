@@ -106,10 +106,12 @@ const OPS: Record<string, Op> = {
   },
   $hash: (args, raw, env) => {
     if (Array.isArray(raw) && raw.length !== 1) throw new ExprError('$hash takes one expression')
-    const hash = env.hash
-    if (!hash) throw new ExprError('$hash is not available here: the hash function is not loaded')
+    // The hash function is loaded asynchronously and set on `env` before queries run.
     // A 64-bit hash as a Number would lose its low bits; the low 52 bits keep `$mod` exact.
-    return doc => Number(hash(args[0]!(doc)) & 0xfffffffffffffn)
+    return doc => {
+      if (!env.hash) throw new ExprError('$hash is not available yet: the xxhash wasm has not been loaded')
+      return Number(env.hash(args[0]!(doc)) & 0xfffffffffffffn)
+    }
   },
 }
 

@@ -3,3 +3,4 @@ export { compileExpression, type Evaluator, type ExpressionEnv } from './express
 export { extractBounds, mayMatch, timeRange, type Bounds } from './bounds.js'
 export { ExprError, splitPath, valuesAt } from './paths.js'
 export { compareTotal, compareSame, deepEqual, truthy } from './values.js'
+export { canonicalText, loadHash, type HashFunction } from './hash.js'

@@ -11,6 +11,7 @@ export {
   type Manifest,
   type PassSummary,
   type PendingRecompact,
+  type ViewState,
 } from './manifest.js'
 export { ManifestError, commitManifest, loadManifest, manifestKey, type LoadedManifest } from './manifest_store.js'
 export { partitionOf, partitionRange, partitionsBetween, dataPrefix } from './partition.js'

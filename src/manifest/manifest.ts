@@ -25,6 +25,8 @@ export interface DataFile {
   maxTime: number
   createdAt: number
   stats: Record<string, ColumnStats>
+  /** A scheduled view's delta, hidden from readers until the view's next refresh. */
+  pending?: boolean
 }
 
 export interface ConsumedSegment {
@@ -58,11 +60,18 @@ export interface PassSummary {
   filesWritten: number
   partitionsMerged: number
   partitionsRecompacted: number
+  viewsRefreshed: number
   objectsDeleted: number
   casRetries: number
   ops: Record<string, number>
   backlogSegments: number
   done: boolean
+}
+
+/** A view's maintenance state. */
+export interface ViewState {
+  /** When a scheduled view last became current (engine clock, ms). */
+  lastRefresh: number | null
 }
 
 export interface Manifest {
@@ -73,6 +82,7 @@ export interface Manifest {
   collections: Record<string, CollectionState>
   garbage: GarbageEntry[]
   recompact: PendingRecompact[]
+  views?: Record<string, ViewState>
   /** Per collection, the data/ key the orphan sweep continues after ('' = from the start). */
   sweep?: Record<string, string>
   lastPass?: PassSummary

@@ -4,7 +4,8 @@ import type { Bucket } from '../storage/index.js'
 import { filterRoots } from './filter_fields.js'
 import { type Projection, compileProjection } from './projection.js'
 import { buildPruner } from './pruning.js'
-import { type ScanStats, emptyScanStats, scanCollection } from './scan.js'
+import { type ScanStats, type WalSource, emptyScanStats, scanCollection } from './scan.js'
+import { type ViewPlan, finalizeRow, mergeStateRows } from '../mv/index.js'
 
 export interface FindOptions {
   /** `{ field: 1 | -1, ... }`, applied in key order. */
@@ -22,11 +23,31 @@ export interface Explain extends ScanStats {
   prunedOn: string[]
 }
 
+/**
+ * What a query reads: a collection (files and its WAL as they are), or a view (its files,
+ * plus its root's WAL tail run through the view; an aggregating view merges partial states
+ * by group and finalizes them before the filter sees them).
+ */
+export interface ReadTarget {
+  /** The schema of the stored files. */
+  stored: CollectionSchema
+  /** The rows the filter, sort and projection address. */
+  output: CollectionSchema
+  wal?: WalSource | false
+  aggregate?: NonNullable<ViewPlan['aggregate']>
+}
+
+export function collectionTarget(schema: CollectionSchema): ReadTarget {
+  return { stored: schema, output: schema }
+}
+
 export interface FindContext {
   bucket: () => Promise<Bucket>
   prefix: string
   now: () => number
   expression?: ExpressionEnv
+  /** Resolves once what expressions need (the `$hash` wasm) is loaded. */
+  ready?: () => Promise<void>
 }
 
 /**
@@ -38,16 +59,19 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
   /** What the last completed run read. */
   stats: Explain | null = null
 
+  private readonly schema: CollectionSchema
+
   constructor(
-    private readonly schema: CollectionSchema,
+    private readonly target: ReadTarget,
     private readonly ctx: FindContext,
     private readonly filter: Filter | undefined,
     private readonly options: FindOptions = {},
   ) {
+    const schema = (this.schema = target.output)
     // Compile now, so a bad filter throws at the call site rather than on first await.
     compileFilter(filter, ctx.expression)
     const projected = compileProjection(options.project).roots
-    const fields = new Set(schema.fields.map(f => f.name))
+    const fields = new Set(schema.fields.filter(f => !f.hidden).map(f => f.name))
     const unknown = (where: string, roots: Iterable<string>) => {
       for (const r of roots) {
         if (!fields.has(r)) throw new ExprError(`${where} names ${JSON.stringify(r)}, which ${schema.name} does not have; its fields: ${[...fields].join(', ')}`)
@@ -85,20 +109,26 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
-    const { schema, options } = this
+    const { schema, options, target } = this
     const predicate = compileFilter(this.filter, this.ctx.expression)
     const projection = compileProjection(options.project)
-    const pruner = buildPruner(schema, this.filter)
+    const pruner = buildPruner(target.stored, this.filter)
     const sortKeys = Object.entries(options.sort ?? {}).map(([k, dir]) => [splitPath(k), dir] as const)
-    const roots = neededRoots(schema, this.filter, projection.roots, sortKeys.map(([p]) => p[0]!))
+    const roots = target.aggregate ? null : neededRoots(schema, this.filter, projection.roots, sortKeys.map(([p]) => p[0]!))
     const stats: Explain = {
       ...emptyScanStats(), rowsMatched: 0, rowsReturned: 0, prunedOn: pruner.columns.map(c => c.column),
       timeRange: { from: pruner.range.from === undefined ? null : new Date(pruner.range.from), to: pruner.range.to === undefined ? null : new Date(pruner.range.to) },
     }
     const skip = options.skip ?? 0
     const limit = options.limit ?? Infinity
+    await this.ctx.ready?.()
     const bucket = await this.ctx.bucket()
-    const rows = scanCollection(bucket, schema, { prefix: this.ctx.prefix, now: this.ctx.now(), pruner, ...(roots ? { columns: [...roots] } : {}) }, stats)
+    const scanned = scanCollection(bucket, target.stored, {
+      prefix: this.ctx.prefix, now: this.ctx.now(), pruner,
+      ...(roots ? { columns: [...roots] } : {}),
+      ...(target.wal !== undefined ? { wal: target.wal } : {}),
+    }, stats)
+    const rows = target.aggregate ? finalized(target.aggregate, scanned) : scanned
     const shape = (row: StoredRow) => projection.apply(toPublicRow(schema, row, roots ?? undefined)) as T
     try {
       if (limit === 0) return
@@ -158,4 +188,11 @@ function neededRoots(schema: CollectionSchema, filter: Filter | undefined, proje
   const roots = new Set([...projected, ...fromFilter, ...sortRoots, schema.timeField])
   for (const r of roots) if (!names.has(r)) roots.delete(r)
   return roots
+}
+
+/** An aggregating view's rows: every partial state in range, combined by group, then finalized. */
+async function* finalized(agg: NonNullable<ViewPlan['aggregate']>, states: AsyncGenerator<StoredRow>): AsyncGenerator<StoredRow> {
+  const all: StoredRow[] = []
+  for await (const s of states) all.push(s)
+  for (const row of mergeStateRows(agg, all)) yield finalizeRow(agg, row)
 }

@@ -1,6 +1,6 @@
 export { openParquet, MissingObjectError } from './r2_buffer.js'
 export { readFileRowGroups, type ChunkStats, type ReadFileOptions } from './parquet_reader.js'
-export { emptyScanStats, planScan, scanCollection, type ScanOptions, type ScanPlan, type ScanStats, type TimeRange } from './scan.js'
+export { emptyScanStats, planScan, scanCollection, type ScanOptions, type ScanPlan, type ScanStats, type TimeRange, type WalSource } from './scan.js'
 export { buildPruner, type Pruner } from './pruning.js'
-export { FindQuery, type Explain, type FindContext, type FindOptions } from './find.js'
+export { FindQuery, collectionTarget, type Explain, type FindContext, type FindOptions, type ReadTarget } from './find.js'
 export { compileProjection, type Projection } from './projection.js'

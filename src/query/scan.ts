@@ -43,6 +43,18 @@ export interface ScanOptions {
   columns?: readonly string[]
   /** Override the WAL reader (a buffer of unflushed events can add its own). */
   walTail?: (bucket: Bucket) => WalTail
+  /**
+   * Where the not-yet-compacted rows come from: by default the collection's own WAL. A view
+   * reads its root collection's WAL through `transform`; `widen` maps the time range asked of
+   * the view to the range of root rows that can feed it. `false`: files only (scheduled views).
+   */
+  wal?: WalSource | false
+}
+
+export interface WalSource {
+  collection: string
+  transform?: (rows: StoredRow[]) => StoredRow[]
+  widen?: (range: TimeRange | undefined) => TimeRange | undefined
 }
 
 function overlaps(min: number, max: number, range: TimeRange | undefined): boolean {
@@ -70,16 +82,23 @@ export async function planScan(bucket: Bucket, schema: CollectionSchema, options
   const { manifest } = await loadManifest(bucket, options.prefix, options.now)
   const range = options.pruner?.range ?? options.range
   const state = manifest.collections[schema.name] ?? { files: [], consumed: [] }
-  const inRange = state.files.filter(f => overlaps(f.minTime, f.maxTime, range))
+  const visible = state.files.filter(f => !f.pending)
+  const inRange = visible.filter(f => overlaps(f.minTime, f.maxTime, range))
   const files = inRange.filter(f => !options.pruner || options.pruner.keepFile(f)).sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
-  const consumed = new Set(state.consumed.map(c => c.key))
-  const tail = options.walTail?.(bucket) ?? new R2WalTail(bucket, options.prefix)
-  const listed = (await tail.segments(schema.name)).filter(s => !consumed.has(s.key))
-  const segments = listed.filter(s => overlaps(s.minTime, s.maxTime, range))
+  let listed: SegmentRef[] = []
+  let segments: SegmentRef[] = []
+  if (options.wal !== false) {
+    const source = options.wal ?? { collection: schema.name }
+    const consumed = new Set((manifest.collections[source.collection]?.consumed ?? []).map(c => c.key))
+    const tail = options.walTail?.(bucket) ?? new R2WalTail(bucket, options.prefix)
+    const walRange = source.widen ? source.widen(range) : range
+    listed = (await tail.segments(source.collection)).filter(s => !consumed.has(s.key))
+    segments = listed.filter(s => overlaps(s.minTime, s.maxTime, walRange))
+  }
   stats.manifestVersion = manifest.version
-  stats.partitionsConsidered = new Set(state.files.map(f => f.partition)).size
+  stats.partitionsConsidered = new Set(visible.map(f => f.partition)).size
   stats.partitionsRead = new Set(files.map(f => f.partition)).size
-  stats.filesConsidered = state.files.length
+  stats.filesConsidered = visible.length
   stats.segmentsConsidered = listed.length
   return { manifest, files, segments }
 }
@@ -115,7 +134,8 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
       // passed mid-query; the result can no longer be exact, so say so.
       if (rows === null) throw new Error(`WAL segment ${seg.key} vanished during the scan; the query ran longer than the garbage-collection grace period — retry it`)
       stats.segmentsRead++
-      for (const row of rows) if (inRange(row)) { stats.rowsRead++; yield row }
+      const transform = options.wal ? options.wal.transform : undefined
+      for (const row of transform ? transform(rows) : rows) if (inRange(row)) { stats.rowsRead++; yield row }
     }
   } finally {
     Object.assign(stats.ops, bucket.ops)

@@ -24,6 +24,8 @@ export interface FieldSpec {
   type: ScalarType
   required: boolean
   array: boolean
+  /** Stored for the engine (a view's source time), never shown in rows. */
+  hidden?: boolean
 }
 
 export class SchemaError extends Error {

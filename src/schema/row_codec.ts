@@ -111,7 +111,7 @@ export function promotedValue(row: StoredRow, path: readonly string[], type: 'st
 export function toPublicRow(schema: CollectionSchema, row: StoredRow, only?: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const f of schema.fields) {
-    if (only && !only.has(f.name)) continue
+    if (f.hidden || (only && !only.has(f.name))) continue
     const v = row[f.name]
     if (f.type === 'timestamp') {
       out[f.name] = f.array ? (v as number[]).map(x => new Date(x)) : v === null || v === undefined ? null : new Date(v as number)

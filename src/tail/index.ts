@@ -1,4 +1,5 @@
 export { TailEvents } from './schema.js'
+export { WorkerErrors, WorkerLogs, WorkerRequests } from './views.js'
 export { traceItemToTailEvent, type TraceItemLike } from './trace_item.js'
 export type {
   ExceptionEntry,

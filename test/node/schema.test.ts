@@ -32,7 +32,8 @@ describe('schema language', () => {
 
   it('DB() rejects reserved names, views it cannot serve yet, and a missing storage', () => {
     expect(() => DB({ compact: TailEvents }, { storage: { type: 'memory' } })).toThrow(/reserved/)
-    expect(() => DB({ TailEvents, V: { $from: 'TailEvents' } }, { storage: { type: 'memory' } })).toThrow(/V: materialized views/)
+    expect(() => DB({ TailEvents, V: { $from: 'Nope' } }, { storage: { type: 'memory' } })).toThrow(/view V\.\$from: "Nope" is neither a collection nor a view/)
+    expect(() => DB({ TailEvents, A: { $from: 'B' }, B: { $from: 'A' } }, { storage: { type: 'memory' } })).toThrow(/cycle/)
     expect(() => DB({ TailEvents }, {} as never)).toThrow(/storage is required/)
     expect(() => DB({ TailEvents }, { storage: { type: 'nope' } as never })).toThrow(/unknown storage type "nope"/)
   })

@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { DB } from '../../src/index.js'
+import { compileCollection, normalizeRow, toPublicRow } from '../../src/schema/index.js'
+import { MemoryBucket } from '../../src/storage/index.js'
+import { TailEvents, type TailEvent, type TraceItemLike, WorkerErrors, WorkerLogs, WorkerRequests, traceItemToTailEvent } from '../../src/tail/index.js'
+import { makeEvents } from '../helpers/events.js'
+import { floorDay, floorHour, groupBy, quantile, type Row } from '../helpers/reference.js'
+import { canonical } from '../helpers/rows.js'
+
+const HOUR = 3_600_000
+const T0 = Date.parse('2024-01-15T00:00:00Z')
+const schema = compileCollection('TailEvents', TailEvents)
+const recorded = JSON.parse(readFileSync(new URL('../fixtures/trace-items.json', import.meta.url), 'utf8')) as TraceItemLike[]
+
+// The spec's db.ts schema, verbatim, plus the spec's other custom views.
+const SPEC_SCHEMA = {
+  TailEvents,
+  WorkerLogs,
+  WorkerErrors,
+  WorkerRequests,
+  EndpointMetrics: {
+    $from: 'WorkerRequests',
+    $groupBy: ['scriptName', 'method', { hour: '$timestamp' }],
+    $compute: {
+      requestCount: { $count: '*' },
+      errorRate: { $avg: { $cond: [{ $ne: ['$outcome', 'ok'] }, 1, 0] } },
+    },
+    $refresh: { mode: 'scheduled', schedule: '0 * * * *' },
+  },
+  ColoErrors: {
+    $from: 'WorkerErrors',
+    $groupBy: ['colo', { hour: '$timestamp' }],
+    $compute: {
+      errorCount: { $count: '*' },
+      uniqueScripts: { $countDistinct: 'scriptName' },
+    },
+  },
+  RequestLatency: {
+    $from: 'TailEvents',
+    $filter: { 'event.request': { $exists: true } },
+    $groupBy: ['scriptName', { hour: '$eventTimestamp' }],
+    $compute: {
+      p50: { $percentile: ['duration', 0.5] },
+      p95: { $percentile: ['duration', 0.95] },
+      p99: { $percentile: ['duration', 0.99] },
+      requestCount: { $count: '*' },
+    },
+    $refresh: { mode: 'scheduled', schedule: '0 * * * *' },
+  },
+  ErrorPatterns: {
+    $from: 'WorkerErrors',
+    $groupBy: ['scriptName', 'exceptionName', 'exceptionMessage'],
+    $compute: {
+      occurrences: { $count: '*' },
+      firstSeen: { $min: 'timestamp' },
+      lastSeen: { $max: 'timestamp' },
+      affectedColos: { $countDistinct: 'colo' },
+    },
+  },
+  StatusCodes: {
+    $from: 'WorkerRequests',
+    $groupBy: ['scriptName', 'status', { day: '$timestamp' }],
+    $compute: {
+      count: { $count: '*' },
+    },
+  },
+  DailyMetrics: {
+    $from: 'WorkerRequests',
+    $groupBy: [{ day: '$timestamp' }],
+    $compute: { /* ... */ },
+    $refresh: { mode: 'scheduled', schedule: '0 * * * *' },  // Hourly
+  },
+  OnlyErrors: {
+    $from: 'TailEvents',
+    $filter: { outcome: { $ne: 'ok' } },
+  },
+}
+
+type Ev = TailEvent & Row
+const inputs = [
+  ...recorded.map((item, i) => traceItemToTailEvent({ ...item, scriptName: `recorded-${i % 2}`, wallTime: 7 * i, eventTimestamp: T0 + ((i * 2_345_678) % (30 * HOUR)) })),
+  ...makeEvents(1500, { start: T0, spanMs: 30 * HOUR, seed: 21 }).map(e => ({ ...e, duration: e.wallTime })),
+]
+const pub = inputs.map(e => { const n = normalizeRow(schema, e); if (!n.ok) throw new Error(n.reason); return toPublicRow(schema, n.row) as Ev })
+
+const req = (e: Ev) => (e.event as { request?: { url?: string; method?: string; cf?: { colo?: string; country?: string } } } | null)?.request
+const resp = (e: Ev) => (e.event as { response?: { status?: number } } | null)?.response
+const workerErrors = pub.filter(e => e.outcome !== 'ok' || e.exceptions.length > 0).map(e => ({
+  scriptName: e.scriptName, outcome: e.outcome, exceptionName: e.exceptions[0]?.name ?? null, exceptionMessage: e.exceptions[0]?.message ?? null,
+  url: req(e)?.url ?? null, status: resp(e)?.status ?? null, colo: req(e)?.cf?.colo ?? null, timestamp: e.eventTimestamp,
+}))
+const workerRequests = pub.filter(e => e.event !== null && e.event !== undefined).map(e => ({
+  scriptName: e.scriptName, method: req(e)?.method ?? null, url: req(e)?.url ?? null, status: resp(e)?.status ?? null, outcome: e.outcome,
+  colo: req(e)?.cf?.colo ?? null, country: req(e)?.cf?.country ?? null, timestamp: e.eventTimestamp,
+}))
+const workerLogs = pub.flatMap(e => e.logs.map(l => ({ scriptName: e.scriptName, level: l.level, message: l.message, timestamp: l.timestamp, colo: req(e)?.cf?.colo ?? null })))
+
+const REFERENCE: Record<string, () => Row[]> = {
+  WorkerLogs: () => workerLogs,
+  WorkerErrors: () => workerErrors,
+  WorkerRequests: () => workerRequests,
+  EndpointMetrics: () => [...groupBy(workerRequests, r => [r.scriptName, r.method, floorHour(r.timestamp).getTime()]).values()].map(g => ({
+    scriptName: g.key[0], method: g.key[1], hour: new Date(g.key[2] as number), requestCount: g.rows.length,
+    errorRate: g.rows.filter(r => r.outcome !== 'ok').length / g.rows.length,
+  })),
+  ColoErrors: () => [...groupBy(workerErrors, r => [r.colo, floorHour(r.timestamp).getTime()]).values()].map(g => ({
+    colo: g.key[0], hour: new Date(g.key[1] as number), errorCount: g.rows.length, uniqueScripts: new Set(g.rows.map(r => r.scriptName)).size,
+  })),
+  ErrorPatterns: () => [...groupBy(workerErrors, r => [r.scriptName, r.exceptionName, r.exceptionMessage]).values()].map(g => ({
+    scriptName: g.key[0], exceptionName: g.key[1], exceptionMessage: g.key[2], occurrences: g.rows.length,
+    firstSeen: new Date(Math.min(...g.rows.map(r => r.timestamp.getTime()))), lastSeen: new Date(Math.max(...g.rows.map(r => r.timestamp.getTime()))),
+    affectedColos: new Set(g.rows.map(r => r.colo).filter(c => c !== null)).size,
+  })),
+  StatusCodes: () => [...groupBy(workerRequests, r => [r.scriptName, r.status, floorDay(r.timestamp).getTime()]).values()].map(g => ({
+    scriptName: g.key[0], status: g.key[1], day: new Date(g.key[2] as number), count: g.rows.length,
+  })),
+  DailyMetrics: () => [...groupBy(workerRequests, r => [floorDay(r.timestamp).getTime()]).values()].map(g => ({ day: new Date(g.key[0] as number) })),
+  OnlyErrors: () => pub.filter(e => e.outcome !== 'ok'),
+}
+
+describe('the spec views, maintained across compaction passes, against plain-JS references', () => {
+  const bucket = new MemoryBucket()
+  const clock = { now: T0 + 31 * HOUR }
+  const db = DB(SPEC_SCHEMA, { storage: bucket, now: () => clock.now, compaction: { maxL0Files: 3 } })
+
+  beforeAll(async () => {
+    // Data arrives in waves with passes between them; the last wave stays in the WAL.
+    const waves = [0, 400, 800, 1200, inputs.length]
+    for (let w = 0; w < waves.length - 1; w++) {
+      const wave = inputs.slice(waves[w], waves[w + 1])
+      for (let i = 0; i < wave.length; i += 50) await db.TailEvents.bulkCreate(wave.slice(i, i + 50))
+      if (w < waves.length - 2) { await db.compact(); clock.now += 10 * 60_000 }
+    }
+    const st = await db.status()
+    expect(st.collections.TailEvents!.wal.segments).toBeGreaterThan(0)
+  })
+
+  it.each(['WorkerLogs', 'WorkerErrors', 'WorkerRequests', 'ColoErrors', 'ErrorPatterns', 'StatusCodes', 'OnlyErrors'])('%s (streaming: Parquet + WAL tail) equals its reference', async name => {
+    const got = await (db as unknown as Record<string, { find(): Promise<Row[]> }>)[name]!.find()
+    const want = REFERENCE[name]!()
+    expect(got.length).toBe(want.length)
+    expect(canonical(got)).toEqual(canonical(want))
+  })
+
+  it('scheduled views show what their last refresh made current; refresh() brings them up to date', async () => {
+    // The first pass refreshed them (never refreshed = due); later waves stay pending until the next hour.
+    const before = await db.EndpointMetrics.find()
+    const sum = (rows: Row[]) => rows.reduce((n, r) => n + (r.requestCount as number), 0)
+    expect(sum(before)).toBeLessThan(workerRequests.length)
+    await db.refresh('EndpointMetrics')
+    const after = await db.EndpointMetrics.find()
+    expect(canonical(after)).toEqual(canonical(REFERENCE.EndpointMetrics!()))
+    await db.refresh('DailyMetrics')
+    expect(canonical(await db.DailyMetrics.find())).toEqual(canonical(REFERENCE.DailyMetrics!()))
+  })
+
+  it('RequestLatency percentiles stay within the sketch\'s 1% relative error of the exact values', async () => {
+    await db.refresh('RequestLatency')
+    const rows = await db.RequestLatency.find()
+    const groups = groupBy(pub.filter(e => req(e) !== undefined), e => [e.scriptName, floorHour(e.eventTimestamp).getTime()])
+    expect(rows.length).toBe(groups.size)
+    for (const row of rows) {
+      const g = groups.get(JSON.stringify([row.scriptName, (row.hour as Date).getTime()]))!
+      expect(row.requestCount).toBe(g.rows.length)
+      const durations = g.rows.map(e => e.duration).filter((d): d is number => typeof d === 'number')
+      for (const [name, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
+        const exact = quantile(durations, q)!
+        expect(Math.abs((row[name] as number) - exact)).toBeLessThanOrEqual(0.01 * Math.abs(exact) + 1e-9)
+      }
+    }
+  })
+
+  it('find() on views filters, prunes on their time field, and types rows', async () => {
+    const since = new Date(T0 + 20 * HOUR)
+    const q = db.WorkerErrors.find({ timestamp: { $gte: since } })
+    const errors = await q
+    expect(canonical(errors)).toEqual(canonical(workerErrors.filter(e => e.timestamp >= since)))
+    expect(q.stats!.partitionsRead).toBeLessThan(q.stats!.partitionsConsidered)
+    const api = await db.WorkerErrors.find({ scriptName: 'api-worker', outcome: 'exception' })
+    expect(api.length).toBe(workerErrors.filter(e => e.scriptName === 'api-worker' && e.outcome === 'exception').length)
+    const serverErrors = await db.WorkerRequests.find({ status: { $gte: 500 }, timestamp: { $gte: new Date('2024-01-15') } })
+    expect(serverErrors.length).toBe(workerRequests.filter(r => (r.status ?? 0) >= 500).length)
+    const errorLogs = await db.WorkerLogs.find({ level: 'error', scriptName: 'api-worker' })
+    expect(errorLogs.length).toBe(workerLogs.filter(l => l.level === 'error' && l.scriptName === 'api-worker').length)
+    await db.refresh('EndpointMetrics')
+    const metrics = await db.EndpointMetrics.find({ scriptName: 'api-worker', hour: { $gte: new Date('2024-01-15T12:00:00Z') } })
+    expect(canonical(metrics)).toEqual(canonical(REFERENCE.EndpointMetrics!().filter(r => r.scriptName === 'api-worker' && (r.hour as Date) >= new Date('2024-01-15T12:00:00Z'))))
+    // Aggregated values can be filtered and sorted like fields.
+    const busiest = await db.ColoErrors.find({ errorCount: { $gte: 2 } }, { sort: { errorCount: -1, hour: 1 }, limit: 3 })
+    expect(busiest.map(r => r.errorCount)).toEqual(REFERENCE.ColoErrors!().map(r => r.errorCount as number).filter(n => n >= 2).sort((a, b) => b - a).slice(0, 3))
+  })
+
+  it('after more passes (merging partial states and row files) every view is unchanged', async () => {
+    clock.now += 2 * HOUR
+    await db.compact()
+    await db.compact()
+    for (const name of ['WorkerLogs', 'WorkerErrors', 'WorkerRequests', 'ColoErrors', 'ErrorPatterns', 'StatusCodes']) {
+      const got = await (db as unknown as Record<string, { find(): Promise<Row[]> }>)[name]!.find()
+      expect(canonical(got), name).toEqual(canonical(REFERENCE[name]!()))
+    }
+    const st = await db.status()
+    expect(st.collections.TailEvents!.wal.segments).toBe(0)
+  })
+})
+
+describe('view definitions are checked at DB() time', () => {
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ V: { $from: 'TailEvents', $select: { a: '$scriptName' }, $groupBy: ['a'] } }, /view V\.\$select: a view either selects/],
+    [{ V: { $from: 'TailEvents', $unnest: 'scriptName' } }, /view V\.\$unnest: "scriptName" is not an array field/],
+    [{ V: { $from: 'TailEvents', $groupBy: [{ fortnight: '$eventTimestamp' }], $compute: { n: { $count: '*' } } } }, /view V\.\$groupBy\[0\]: unknown time bucket "fortnight"/],
+    [{ V: { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { n: { $median: 'x' } } } }, /view V\.\$compute\.n: unknown aggregate \$median/],
+    [{ V: { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { p: { $percentile: ['duration', 2] } } } }, /\$percentile takes/],
+    [{ V: { $from: 'TailEvents', $filter: { outcome: { $like: 'x' } } } }, /view V\.\$filter: unknown operator \$like/],
+    [{ V: { $from: 'TailEvents', $refresh: { mode: 'scheduled', schedule: 'every hour' } } }, /view V\.\$refresh: invalid cron schedule "every hour"/],
+    [{ V: { $from: 'TailEvents', $wat: 1 } }, /view V\.\$wat: unknown key/],
+    [{ A: { $from: 'TailEvents', $groupBy: ['scriptName'] }, B: { $from: 'A' } }, /view B\.\$from: A is an aggregating view/],
+  ]
+  it.each(bad)('%j', (views, message) => {
+    expect(() => DB({ TailEvents, ...views }, { storage: { type: 'memory' } })).toThrow(message)
+  })
+})
