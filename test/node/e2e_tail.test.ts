@@ -39,9 +39,9 @@ describe('end to end: real producer workers → tail worker → WAL → cron →
       workers: [
         producer('api-worker'),
         producer('auth-worker'),
-        { name: 'parquedb-tail', modules: [{ type: 'ESModule', path: 'worker.js', contents: script }], compatibilityDate: '2025-04-01', r2Buckets: ['PARQUEDB'], bindings: { PARQUEDB_ADMIN_TOKEN: 'e2e-token' } },
+        { name: 'parquedb-tail', modules: script, compatibilityDate: '2025-04-01', r2Buckets: ['PARQUEDB'], bindings: { PARQUEDB_ADMIN_TOKEN: 'e2e-token' } },
         // The spec's hand-written tail worker (examples/spec-tail-worker), into a bucket of its own.
-        { name: 'spec-tail', modules: [{ type: 'ESModule', path: 'index.js', contents: specScript }], compatibilityDate: '2024-01-01', r2Buckets: { PARQUEDB: 'spec-bucket' } },
+        { name: 'spec-tail', modules: specScript, compatibilityDate: '2024-01-01', r2Buckets: { PARQUEDB: 'spec-bucket' } },
         {
           name: 'recorder', modules: true, script: RECORDER, compatibilityDate: '2025-04-01',
           serviceBindings: { SINK: async req => { recorded.push(...(JSON.parse(await req.text()) as TraceItemLike[])); return new Response(null, { status: 204 }) } },
