@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { loadManifest } from '../../src/manifest/index.js'
 import type { Bucket } from '../../src/storage/index.js'
-import { TailEvents, type TraceItemLike, traceItemToTailEvent } from '../../src/tail/index.js'
+import { TailEvents, type TraceItemLike, WorkerErrors, WorkerLogs, WorkerRequests, traceItemToTailEvent } from '../../src/tail/index.js'
 import { bundleTailWorker } from '../helpers/bundle.js'
 import { downloadObjects, duck, fileList } from '../helpers/duckdb.js'
 import { canonical } from '../helpers/rows.js'
@@ -109,6 +109,16 @@ describe('end to end: real producer workers → tail worker → WAL → cron →
     const specRows = await DB({ TailEvents }, { storage: specBucket }).TailEvents.find()
     const specFields = (e: object) => { const { scriptName, outcome, eventTimestamp, event, logs, exceptions, diagnosticsChannelEvents } = e as Record<string, unknown>; return { scriptName, outcome, eventTimestamp, event, logs, exceptions, diagnosticsChannelEvents } }
     expect(canonical(specRows.map(specFields))).toEqual(canonical(recorded.map(i => specFields({ ...traceItemToTailEvent(i) }))))
+
+    // The spec's views, read from the spec's worker's bucket: the WAL tail through each view.
+    const specDb = DB({ TailEvents, WorkerErrors, WorkerRequests, WorkerLogs }, { storage: specBucket })
+    const errors = await specDb.WorkerErrors.find({ outcome: 'exception' })
+    expect(errors.map(e => e.exceptionName).sort()).toEqual(recorded.filter(r => r.outcome === 'exception').map(r => (r.exceptions as { name: string }[])[0]!.name).sort())
+    expect(errors.every(e => e.url?.includes('/throw'))).toBe(true)
+    const busy = await specDb.WorkerRequests.find({ status: 503 })
+    expect(busy.length).toBe(3)
+    const warnings = await specDb.WorkerLogs.find({ level: 'warn' })
+    expect(warnings.map(w => w.message)).toEqual([['shedding load'], ['shedding load'], ['shedding load']])
 
     const outcomes = await duck(`SELECT outcome, count(*)::INTEGER AS n FROM ${from} GROUP BY outcome ORDER BY outcome`)
     expect(outcomes).toEqual([{ outcome: 'exception', n: 3 }, { outcome: 'ok', n: invocations - 3 }])
