@@ -204,6 +204,36 @@ describe('the spec views, maintained across compaction passes, against plain-JS 
   })
 })
 
+describe('scheduled refresh follows the injected clock', () => {
+  it('refreshes exactly when the cron says a run was due, not before', async () => {
+    const clock = { now: Date.parse('2024-01-15T10:20:00Z') }
+    const db = DB({
+      TailEvents,
+      Hourly: { $from: 'TailEvents', $groupBy: [{ hour: '$eventTimestamp' }], $compute: { n: { $count: '*' } }, $refresh: { mode: 'scheduled', schedule: '0 * * * *' } },
+    }, { storage: new MemoryBucket(), now: () => clock.now })
+    const total = async () => (await db.Hourly.find()).reduce((n, r) => n + (r.n as number), 0)
+    const add = async (n: number, seed: number) => db.TailEvents.bulkCreate(makeEvents(n, { start: Date.parse('2024-01-15T09:00:00Z'), spanMs: HOUR, seed }))
+
+    await add(10, 1)
+    expect((await db.compact()).viewsRefreshed).toBe(1) // never refreshed: due at once
+    expect(await total()).toBe(10)
+    await add(5, 2)
+    clock.now = Date.parse('2024-01-15T10:59:59Z')
+    expect((await db.compact()).viewsRefreshed).toBe(0) // next run is 11:00
+    expect(await total()).toBe(10) // compacted, but pending until then
+    clock.now = Date.parse('2024-01-15T11:00:00Z')
+    expect((await db.compact()).viewsRefreshed).toBe(1)
+    expect(await total()).toBe(15)
+    await add(7, 3)
+    clock.now = Date.parse('2024-01-15T11:30:00Z')
+    expect((await db.compact()).viewsRefreshed).toBe(0)
+    expect(await total()).toBe(15)
+    await db.refresh('Hourly') // forced: compacts the new rows and shows them now
+    expect(await total()).toBe(22)
+    await expect(db.refresh('Nope')).rejects.toThrow(/no view named "Nope"/)
+  })
+})
+
 describe('view definitions are checked at DB() time', () => {
   const bad: [Record<string, unknown>, RegExp][] = [
     [{ V: { $from: 'TailEvents', $select: { a: '$scriptName' }, $groupBy: ['a'] } }, /view V\.\$select: a view either selects/],
