@@ -7,6 +7,8 @@ import { collectGarbage } from './gc_step.js'
 import { ingestBatch } from './ingest_step.js'
 import { type MergeTarget, mergePartition } from './merge_step.js'
 import { refreshDueViews } from './refresh_step.js'
+import { rebuildViewPartition, viewPartitionsFor } from './view_rebuild.js'
+import { registerViews } from './view_registration.js'
 import { type CompactionOptions, DEFAULT_COMPACTION } from './options.js'
 import { type PassContext, timeLeft } from './pass_context.js'
 
@@ -43,6 +45,7 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   const retry = () => { s.casRetries++ }
   let worked = false
   try {
+    if (ctx.views.length && (await commitStep(ctx, loaded => registerViews(ctx, loaded), retry))) worked = true
     for (const schema of ctx.collections) {
       while (timeLeft(ctx)) {
         const r = await commitStep(ctx, loaded => ingestBatch(ctx, schema, loaded), retry)
@@ -59,7 +62,7 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
       const r = await commitStep(ctx, loaded => refreshDueViews(ctx, loaded, config.refresh), retry)
       if (r) { worked = true; s.viewsRefreshed = r.length }
     }
-    const targets: MergeTarget[] = [...ctx.collections.map(schema => ({ schema })), ...ctx.views.map(v => ({ schema: v.stored, ...(v.aggregate ? { aggregate: v.aggregate } : {}) }))]
+    const targets: MergeTarget[] = [...ctx.collections.map(schema => ({ schema })), ...ctx.views.map(v => ({ schema: v.stored, view: true, ...(v.aggregate ? { aggregate: v.aggregate } : {}) }))]
     for (const target of targets) {
       while (timeLeft(ctx)) {
         const r = await commitStep(ctx, loaded => mergePartition(ctx, target, loaded), retry)
@@ -69,6 +72,12 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
         if (r.forced) s.partitionsRecompacted++
         else s.partitionsMerged++
       }
+    }
+    while (timeLeft(ctx)) {
+      const r = await commitStep(ctx, loaded => rebuildViewPartition(ctx, loaded), retry)
+      if (!r) break
+      worked = true
+      s.partitionsRecompacted++
     }
     if (timeLeft(ctx)) {
       const r = await commitStep(ctx, loaded => collectGarbage(ctx, loaded), retry)
@@ -115,19 +124,26 @@ export async function recompact(config: CompactorConfig, req: RecompactRequest =
   const from = req.from === undefined ? -Infinity : +req.from
   const to = req.to === undefined ? Infinity : +req.to
   if (Number.isNaN(from) || Number.isNaN(to) || from >= to) throw new RangeError(`recompact: need from < to, got from=${String(req.from)} to=${String(req.to)}`)
-  const names = req.collections ?? config.collections.map(c => c.name)
-  for (const n of names) {
-    if (!config.collections.some(c => c.name === n)) throw new RangeError(`recompact: unknown collection ${JSON.stringify(n)}; known: ${config.collections.map(c => c.name).join(', ')}`)
+  const views = config.views ?? []
+  const known = [...config.collections.map(c => c.name), ...views.map(v => v.name)]
+  const asked = req.collections ?? config.collections.map(c => c.name)
+  for (const n of asked) {
+    if (!known.includes(n)) throw new RangeError(`recompact: unknown collection or view ${JSON.stringify(n)}; known: ${known.join(', ')}`)
   }
+  // A collection's views are rebuilt with it: they are derived from what it stores.
+  const names = [...new Set([...asked, ...views.filter(v => asked.includes(v.root)).map(v => v.name)])]
   const counting = new CountingBucket(config.bucket)
   const ctx = context(config, counting)
   const queued: Record<string, string[]> = {}
   await commitStep(ctx, async loaded => {
     const next = structuredClone(loaded.manifest)
     for (const name of names) {
-      const parts = [...new Set((next.collections[name]?.files ?? []).map(f => f.partition))]
-        .filter(p => { const [a, b] = partitionRange(p); return b > from && a < to })
-        .sort()
+      const view = views.find(v => v.name === name)
+      const parts = view
+        ? viewPartitionsFor(view, next, from, to)
+        : [...new Set((next.collections[name]?.files ?? []).map(f => f.partition))]
+          .filter(p => { const [a, b] = partitionRange(p); return b > from && a < to })
+          .sort()
       queued[name] = parts
       const existing = next.recompact.find(r => r.collection === name)
       if (existing) existing.partitions = [...new Set([...existing.partitions, ...parts])].sort()

@@ -11,6 +11,7 @@ import { mergeSorted, take } from './sorted_merge.js'
 export interface MergeTarget {
   schema: CollectionSchema
   aggregate?: ViewPlan['aggregate']
+  view?: boolean
 }
 
 export interface MergeResult {
@@ -35,10 +36,10 @@ export interface MergePick {
  * one only merges its L0 files once there are maxL0Files of them, leaving its L1 files
  * alone, so an hour's rows are rewritten a bounded number of times (tiered, not leveled).
  */
-export function pickMerge(ctx: PassContext, loaded: LoadedManifest, collection: string): MergePick | null {
+export function pickMerge(ctx: PassContext, loaded: LoadedManifest, collection: string, useQueue = true): MergePick | null {
   const m = loaded.manifest
   const all = m.collections[collection]?.files ?? []
-  const pending = m.recompact.find(r => r.collection === collection && r.partitions.length)
+  const pending = useQueue && m.recompact.find(r => r.collection === collection && r.partitions.length)
   if (pending) {
     const partition = pending.partitions[0]!
     return { partition, files: all.filter(f => f.partition === partition && !f.pending), forced: true }
@@ -71,7 +72,8 @@ function groupFiles(files: DataFile[]): Map<string, DataFile[]> {
  */
 export async function mergePartition(ctx: PassContext, target: MergeTarget, loaded: LoadedManifest): Promise<StepOutcome<MergeResult> | null> {
   const schema = target.schema
-  const pick = pickMerge(ctx, loaded, schema.name)
+  // A view's queued recompact is a rebuild from its source (view_rebuild.ts), not a merge.
+  const pick = pickMerge(ctx, loaded, schema.name, !target.view)
   if (!pick) return null
   const inputs = pick.files
   const createdAt = ctx.now()

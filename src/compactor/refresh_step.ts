@@ -16,7 +16,7 @@ export async function refreshDueViews(ctx: PassContext, loaded: LoadedManifest, 
   next.views ??= {}
   for (const v of due) {
     for (const f of collectionState(next, v.name).files) delete f.pending
-    next.views[v.name] = { lastRefresh: now }
+    next.views[v.name] = { ...next.views[v.name], lastRefresh: now }
   }
   return { next, written: [], result: due.map(v => v.name) }
 }

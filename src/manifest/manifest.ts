@@ -72,6 +72,8 @@ export interface PassSummary {
 export interface ViewState {
   /** When a scheduled view last became current (engine clock, ms). */
   lastRefresh: number | null
+  /** The definition its stored files were built from; another one queues a rebuild. */
+  definition?: string
 }
 
 export interface Manifest {

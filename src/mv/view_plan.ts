@@ -19,6 +19,8 @@ export interface GroupKey {
  */
 export interface ViewPlan {
   name: string
+  /** The definition as canonical text: a change means the stored view must be rebuilt. */
+  definition: string
   from: string
   /** The collection at the bottom of the chain, whose WAL and batches feed this view. */
   root: string
@@ -75,10 +77,23 @@ export function compileView(name: string, def: Record<string, unknown>, lookup: 
   const hasGroup = def.$groupBy !== undefined || def.$compute !== undefined
   if (hasGroup && def.$select !== undefined) fail('$select', 'a view either selects ($select) or aggregates ($groupBy/$compute), not both')
 
+  const definition = definitionText(def)
   if (!hasGroup) {
-    return { ...rowView(name, from, source, src, def.$select, unnest, expand, env, fail), refresh }
+    return { ...rowView(name, from, source, src, def.$select, unnest, expand, env, fail), refresh, definition }
   }
-  return { ...aggregateView(name, from, source, src, def, unnest, expand, env, fail), refresh }
+  return { ...aggregateView(name, from, source, src, def, unnest, expand, env, fail), refresh, definition }
+}
+
+/** Canonical text of a definition: sorted keys, RegExps and Dates spelled out. */
+function definitionText(def: unknown): string {
+  const canon = (v: unknown): unknown => {
+    if (v instanceof RegExp) return { $regexp: String(v) }
+    if (v instanceof Date) return { $date: v.getTime() }
+    if (Array.isArray(v)) return v.map(canon)
+    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map(k => [k, canon((v as Record<string, unknown>)[k])]))
+    return v
+  }
+  return JSON.stringify(canon(def))
 }
 
 function compileRefresh(raw: unknown, fail: (k: string, m: string) => never): RefreshMode {
@@ -107,7 +122,7 @@ function pathField(src: CollectionSchema, out: string, path: string[], unnest: s
 function rowView(
   name: string, from: string, source: NonNullable<ReturnType<SourceLookup>>, src: CollectionSchema, select: unknown,
   unnest: string[] | null, expand: (r: StoredRow) => StoredRow[], env: ExpressionEnv, fail: (k: string, m: string) => never,
-): Omit<ViewPlan, 'refresh'> {
+): Omit<ViewPlan, 'refresh' | 'definition'> {
   const chain = [...source.chain, name]
   if (select === undefined) {
     // A filter (and unnest) view keeps the source's shape and its promoted columns.
@@ -167,7 +182,7 @@ function argument(raw: unknown, env: ExpressionEnv): Evaluator {
 function aggregateView(
   name: string, from: string, source: NonNullable<ReturnType<SourceLookup>>, src: CollectionSchema, def: Record<string, unknown>,
   unnest: string[] | null, expand: (r: StoredRow) => StoredRow[], env: ExpressionEnv, fail: (k: string, m: string) => never,
-): Omit<ViewPlan, 'refresh'> {
+): Omit<ViewPlan, 'refresh' | 'definition'> {
   const groupBy = def.$groupBy ?? []
   if (!Array.isArray(groupBy)) return fail('$groupBy', "must be a list of field names and time buckets like { hour: '$timestamp' }")
   const keys: GroupKey[] = []

@@ -210,7 +210,7 @@ describe('compaction', () => {
     expect(files.filter(f => f.level === 1).map(f => f.partition)).toEqual(['dt=2024-01-15/hour=10'])
     expect(canonical(await db.TailEvents.find())).toEqual(expected)
     await expect(db.recompact({ from: 5, to: 1 })).rejects.toThrow(/need from < to/)
-    await expect(db.recompact({ collections: ['Nope'] })).rejects.toThrow(/unknown collection "Nope"/)
+    await expect(db.recompact({ collections: ['Nope'] })).rejects.toThrow(/unknown collection or view "Nope"/)
   })
 
   it('an idle pass costs one manifest GET and two LISTs (WAL, orphan sweep), and writes nothing', async () => {
