@@ -24,18 +24,19 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   const orphans: string[] = []
   const sweepCursors: Record<string, string> = {}
   const referenced = referencedKeys(m)
-  for (const schema of ctx.collections) {
-    // One listing page per collection per pass keeps the sweep's cost flat.
-    const page = await ctx.bucket.list({ prefix: dataPrefix(ctx.prefix, schema.name), ...(m.sweep?.[schema.name] ? { startAfter: m.sweep[schema.name] } : {}) })
+  const names = [...ctx.collections.map(c => c.name), ...ctx.views.map(v => v.name)]
+  for (const name of names) {
+    // One listing page per collection or view per pass keeps the sweep's cost flat.
+    const page = await ctx.bucket.list({ prefix: dataPrefix(ctx.prefix, name), ...(m.sweep?.[name] ? { startAfter: m.sweep[name] } : {}) })
     for (const obj of page.objects) {
       const created = createdAtOfKey(obj.key)
       if (!referenced.has(obj.key) && created !== null && created + grace <= now) orphans.push(obj.key)
     }
-    sweepCursors[schema.name] = page.truncated ? page.objects.at(-1)?.key ?? '' : ''
+    sweepCursors[name] = page.truncated ? page.objects.at(-1)?.key ?? '' : ''
   }
 
   const due = [...dueGarbage, ...dueSegments, ...orphans]
-  const cursorsMoved = ctx.collections.some(c => (m.sweep?.[c.name] ?? '') !== sweepCursors[c.name])
+  const cursorsMoved = names.some(n => (m.sweep?.[n] ?? '') !== sweepCursors[n])
   if (!due.length && !cursorsMoved) return null
   for (let i = 0; i < due.length; i += 1000) await ctx.bucket.delete(due.slice(i, i + 1000))
 

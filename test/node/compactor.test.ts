@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { loadManifest } from '../../src/manifest/index.js'
 import { CountingBucket, MemoryBucket } from '../../src/storage/index.js'
-import { TailEvents } from '../../src/tail/index.js'
+import { TailEvents, WorkerErrors } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
 import { FaultyBucket, InjectedFault } from '../helpers/faulty_bucket.js'
 import { canonical } from '../helpers/rows.js'
@@ -177,6 +177,58 @@ describe('compaction', () => {
       // Orphans of the crashed pass are swept once past the grace period.
       const m = (await loadManifest(inner, '', 0)).manifest
       const live = new Set(m.collections.TailEvents!.files.map(f => f.key))
+      const data = (await inner.list({ prefix: 'data/' })).objects.map(o => o.key)
+      expect(data.filter(k => !live.has(k)), `orphans after fault at op ${n}`).toEqual([])
+    }
+  })
+
+  it('with views: a crash at every operation leaves collection and views exact after the next pass', async () => {
+    const VIEWS = {
+      TailEvents,
+      WorkerErrors,
+      ColoErrors: { $from: 'WorkerErrors', $groupBy: ['colo', { hour: '$timestamp' }], $compute: { n: { $count: '*' }, scripts: { $countDistinct: 'scriptName' } } },
+      Hourly: { $from: 'TailEvents', $groupBy: [{ hour: '$eventTimestamp' }], $compute: { n: { $count: '*' } }, $refresh: { mode: 'scheduled' as const, schedule: '0 * * * *' } },
+    }
+    async function setup() {
+      const inner = new MemoryBucket()
+      const faulty = new FaultyBucket(inner)
+      const clock = { now: T0 + 3 * HOUR + 30 * 60_000 }
+      const db = DB(VIEWS, { storage: faulty, now: () => clock.now, compaction: { maxL0Files: 2 } })
+      await ingest(db as never, 200, 40)
+      await db.compact()
+      await ingest(db as never, 80, 40, 2)
+      clock.now = T0 + 4 * HOUR + 11 * 60_000 // Hourly is due, the first batch's segments past grace
+      faulty.count = 0
+      return { db, clock, inner, faulty }
+    }
+    const snapshot = async (db: Awaited<ReturnType<typeof setup>>['db']) => ({
+      events: canonical(await db.TailEvents.find()),
+      errors: canonical(await db.WorkerErrors.find()),
+      colo: canonical(await db.ColoErrors.find()),
+    })
+    const probe = await setup()
+    await probe.db.compact()
+    const opsPerRun = probe.faulty.count
+    expect((await probe.db.status()).lastPass).toMatchObject({ segmentsCompacted: 2, viewsRefreshed: 1 })
+    const hourlyAfterClean = canonical(await probe.db.Hourly.find())
+
+    for (let n = 1; n <= opsPerRun; n++) {
+      const { db, clock, inner, faulty } = await setup()
+      const expected = await snapshot(db)
+      faulty.count = 0
+      faulty.failAt = n
+      await expect(db.compact()).rejects.toBeInstanceOf(InjectedFault)
+      faulty.failAt = Infinity
+      expect(await snapshot(db), `reads right after a fault at op ${n}`).toEqual(expected)
+      await db.compact()
+      expect(await snapshot(db), `fault at op ${n}`).toEqual(expected)
+      expect(canonical(await db.Hourly.find()), `scheduled view after a fault at op ${n}`).toEqual(hourlyAfterClean)
+      clock.now += HOUR
+      await db.compact()
+      await db.compact()
+      expect(await snapshot(db), `fault at op ${n}, after GC`).toEqual(expected)
+      const m = (await loadManifest(inner, '', 0)).manifest
+      const live = new Set(Object.values(m.collections).flatMap(c => c.files.map(f => f.key)))
       const data = (await inner.list({ prefix: 'data/' })).objects.map(o => o.key)
       expect(data.filter(k => !live.has(k)), `orphans after fault at op ${n}`).toEqual([])
     }
