@@ -108,7 +108,7 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
       return recompact(await compactorConfig(), req)
     },
     async status() {
-      return readStatus(await bucket(), prefix, schemas, now())
+      return readStatus(await bucket(), prefix, schemas, now(), views)
     },
     async refresh(name) {
       const plan = views.find(v => v.name === name)

@@ -1,5 +1,6 @@
 export { DB, type DBCore, type DBInstance, type RowOf, type InputOf } from './database.js'
 export { Collection, type BulkCreateResult, type Rejected } from './collection.js'
 export { DBConfigError, type DBOptions } from './options.js'
-export type { DBStatus, CollectionStatus } from './status.js'
+export type { DBStatus, CollectionStatus, ViewStatus } from './status.js'
+export { View } from './view.js'
 export { handleAdmin, constantTimeEqual } from './admin_api.js'

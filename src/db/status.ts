@@ -2,6 +2,7 @@ import { type Manifest, type PassSummary, loadManifest } from '../manifest/index
 import type { CollectionSchema } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts } from '../storage/index.js'
 import { listSegments } from '../wal/index.js'
+import type { ViewPlan } from '../mv/index.js'
 
 export interface CollectionStatus {
   files: number
@@ -22,10 +23,25 @@ export interface CollectionStatus {
   }
 }
 
+export interface ViewStatus {
+  files: number
+  bytes: number
+  rows: number
+  partitions: number
+  refresh: 'streaming' | 'scheduled'
+  /** Scheduled views: when the last refresh made them current. */
+  lastRefresh: Date | null
+  /** Scheduled views: compacted deltas waiting for the next refresh. */
+  pendingFiles: number
+  /** Partitions queued for a rebuild (backfill or recompact). */
+  rebuilding: number
+}
+
 export interface DBStatus {
   manifestVersion: number
   updatedAt: Date | null
   collections: Record<string, CollectionStatus>
+  views: Record<string, ViewStatus>
   lastPass: PassSummary | null
   pendingRecompact: number
   garbage: number
@@ -34,19 +50,35 @@ export interface DBStatus {
 }
 
 /** The engine's own health: backlog, files, the last pass. One GET plus a LIST per collection. */
-export async function readStatus(raw: Bucket, prefix: string, collections: CollectionSchema[], now: number): Promise<DBStatus> {
+export async function readStatus(raw: Bucket, prefix: string, collections: CollectionSchema[], now: number, views: readonly ViewPlan[] = []): Promise<DBStatus> {
   const bucket = new CountingBucket(raw)
   const { manifest, etag } = await loadManifest(bucket, prefix, now)
   const out: DBStatus = {
     manifestVersion: manifest.version,
     updatedAt: etag ? new Date(manifest.updatedAt) : null,
     collections: {},
+    views: {},
     lastPass: manifest.lastPass ?? null,
     pendingRecompact: manifest.recompact.reduce((n, r) => n + r.partitions.length, 0),
     garbage: manifest.garbage.length,
     ops: bucket.ops,
   }
   for (const schema of collections) out.collections[schema.name] = await collectionStatus(bucket, prefix, manifest, schema, now)
+  for (const v of views) {
+    const files = manifest.collections[v.name]?.files ?? []
+    const visible = files.filter(f => !f.pending)
+    const last = manifest.views?.[v.name]?.lastRefresh ?? null
+    out.views[v.name] = {
+      files: files.length,
+      bytes: files.reduce((n, f) => n + f.bytes, 0),
+      rows: visible.reduce((n, f) => n + f.rows, 0),
+      partitions: new Set(files.map(f => f.partition)).size,
+      refresh: v.refresh.mode,
+      lastRefresh: last === null ? null : new Date(last),
+      pendingFiles: files.length - visible.length,
+      rebuilding: manifest.recompact.filter(r => r.collection === v.name).reduce((n, r) => n + r.partitions.length, 0),
+    }
+  }
   return out
 }
 

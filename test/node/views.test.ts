@@ -228,8 +228,10 @@ describe('scheduled refresh follows the injected clock', () => {
     clock.now = Date.parse('2024-01-15T11:30:00Z')
     expect((await db.compact()).viewsRefreshed).toBe(0)
     expect(await total()).toBe(15)
+    expect((await db.status()).views.Hourly).toMatchObject({ refresh: 'scheduled', lastRefresh: new Date('2024-01-15T11:00:00Z'), pendingFiles: 1 })
     await db.refresh('Hourly') // forced: compacts the new rows and shows them now
     expect(await total()).toBe(22)
+    expect((await db.status()).views.Hourly).toMatchObject({ lastRefresh: new Date('2024-01-15T11:30:00Z'), pendingFiles: 0, rebuilding: 0 })
     await expect(db.refresh('Nope')).rejects.toThrow(/no view named "Nope"/)
   })
 })
