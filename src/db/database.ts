@@ -7,6 +7,7 @@ import { R2WalWriter } from '../wal/index.js'
 import { type ExpressionEnv, loadHash } from '../expr/index.js'
 import { compileViews } from '../mv/index.js'
 import { View } from './view.js'
+import { type ReadTarget, type SqlResult, collectionTarget, runSql, templateToSql } from '../query/index.js'
 import { handleAdmin } from './admin_api.js'
 import { Collection } from './collection.js'
 import { type DBOptions, DBConfigError, normalizePrefix } from './options.js'
@@ -39,6 +40,11 @@ export interface DBCore {
   recompact(req?: RecompactRequest): Promise<RecompactResult>
   /** Backlog, files, partitions, the last pass. */
   status(): Promise<DBStatus>
+  /**
+   * SQL over collections and views: ``await db.sql`SELECT ... WHERE scriptName = ${name}` ``.
+   * Interpolated values are bound, never spliced; `db.sql.explain` also reports each scan.
+   */
+  readonly sql: SqlTag
   /** Makes a scheduled view current now: compacts its source's WAL, then shows everything compacted. */
   refresh(view: string): Promise<PassSummary>
   /**
@@ -53,6 +59,11 @@ export interface DBCore {
   /** The bucket in use (resolved lazily). */
   bucket(): Promise<Bucket>
   readonly collections: readonly CollectionSchema[]
+}
+
+export interface SqlTag {
+  (strings: TemplateStringsArray, ...values: unknown[]): Promise<Record<string, unknown>[]>
+  explain(strings: TemplateStringsArray, ...values: unknown[]): Promise<SqlResult>
 }
 
 export type DBInstance<S> = DBCore & Collections<S>
@@ -98,8 +109,19 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
     return { bucket: await bucket(), prefix, collections: schemas, views, now, options: { ...options.compaction, ...extra } }
   }
 
+  const sqlTables = (): Record<string, ReadTarget> => Object.fromEntries([
+    ...schemas.map(c => [c.name, collectionTarget(c)] as const),
+    ...views.map(v => [v.name, (collections[v.name] as View).target] as const),
+  ])
+  const runTemplate = (strings: TemplateStringsArray, values: unknown[]) => runSql(templateToSql(strings, values), sqlTables(), findCtx)
+  const sql = Object.assign(
+    async (strings: TemplateStringsArray, ...values: unknown[]) => (await runTemplate(strings, values)).rows,
+    { explain: (strings: TemplateStringsArray, ...values: unknown[]) => runTemplate(strings, values) },
+  )
+
   const core: DBCore = {
     collections: schemas,
+    sql,
     bucket,
     async compact(extra) {
       return runPass(await compactorConfig(extra))

@@ -8,7 +8,8 @@ import { FindQuery, type FindContext, type FindOptions, type ReadTarget, type Ti
  * a scheduled view shows what its last refresh made current.
  */
 export class View<Row = Record<string, unknown>> {
-  private readonly target: ReadTarget
+  /** What reads of this view scan (used by find() and by SQL). */
+  readonly target: ReadTarget
 
   constructor(readonly plan: ViewPlan, plans: readonly ViewPlan[], private readonly ctx: FindContext) {
     this.target = {

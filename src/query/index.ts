@@ -4,3 +4,6 @@ export { emptyScanStats, planScan, scanCollection, type ScanOptions, type ScanPl
 export { buildPruner, type Pruner } from './pruning.js'
 export { FindQuery, collectionTarget, type Explain, type FindContext, type FindOptions, type ReadTarget } from './find.js'
 export { compileProjection, type Projection } from './projection.js'
+export { runSql, SqlError, type SqlResult } from './sql.js'
+export { templateToSql, rewriteIntervals, type SqlText } from './sql_text.js'
+export { wherePushdown } from './sql_pushdown.js'

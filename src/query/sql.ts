@@ -1,0 +1,72 @@
+import { type AsyncDataSource, type UserDefinedFunction, collect, executeSql, parseSql } from 'squirreling'
+import type { Explain, FindContext, ReadTarget } from './find.js'
+import { sqlTable } from './sql_source.js'
+import { PARAM_FUNCTION, type SqlText } from './sql_text.js'
+
+export class SqlError extends Error {
+  override name = 'SqlError'
+  constructor(message: string, readonly position?: { start: number; end: number; line: number; column: number }) {
+    super(message)
+  }
+}
+
+export interface SqlResult {
+  rows: Record<string, unknown>[]
+  /** One entry per table scan the query made: what it pruned and read, and its R2 operations. */
+  scans: { table: string; stats: Explain }[]
+}
+
+/**
+ * Runs a SELECT over the DB's collections and views with squirreling. `NOW()` reads the
+ * DB's clock (injectable); parameters come back through `__PARAM(i)`.
+ */
+export async function runSql(sql: SqlText, tables: Record<string, ReadTarget>, ctx: FindContext): Promise<SqlResult> {
+  const now = ctx.now()
+  const env = { now, params: sql.params }
+  const scans: { table: string; stats: Explain }[] = []
+  const sources: Record<string, AsyncDataSource> = {}
+  for (const [name, target] of Object.entries(tables)) {
+    const collected: Explain[] = []
+    const src = sqlTable(target, ctx, env, collected)
+    sources[name] = {
+      ...src,
+      scan: opts => {
+        const res = src.scan(opts)
+        const rows = res.rows
+        return { ...res, rows: () => (async function* () { try { yield* rows() } finally { for (const s of collected.splice(0)) scans.push({ table: name, stats: s }) } })() }
+      },
+    }
+  }
+  const fixedNow: UserDefinedFunction = { apply: () => new Date(now), arguments: { min: 0, max: 0 } }
+  const functions: Record<string, UserDefinedFunction> = {
+    NOW: fixedNow,
+    [PARAM_FUNCTION]: {
+      apply: i => {
+        const v = sql.params[Number(i)]
+        return (v === undefined ? null : v) as never
+      },
+      arguments: { min: 1, max: 1 },
+    },
+  }
+  try {
+    const statement = parseSql({ query: sql.text, functions })
+    const rows = await collect(executeSql({ tables: sources, query: statement, functions }))
+    return { rows: rows as Record<string, unknown>[], scans }
+  } catch (e) {
+    throw toSqlError(e, sql.text)
+  }
+}
+
+function toSqlError(e: unknown, text: string): Error {
+  if (!(e instanceof Error)) return new SqlError(String(e))
+  const pos = e as Error & { positionStart?: number; positionEnd?: number }
+  if (typeof pos.positionStart !== 'number') return e
+  const before = text.slice(0, pos.positionStart)
+  const line = before.split('\n').length
+  const column = pos.positionStart - before.lastIndexOf('\n')
+  const snippet = text.split('\n')[line - 1] ?? ''
+  const where = { start: pos.positionStart, end: pos.positionEnd ?? pos.positionStart, line, column }
+  const err = new SqlError(`${e.message} (line ${line}, column ${column})\n  ${snippet.trim()}`, where)
+  ;(err as Error & { cause?: unknown }).cause = e
+  return err
+}

@@ -1,0 +1,94 @@
+import type { ExprNode } from 'squirreling'
+import type { Filter } from '../expr/index.js'
+import type { CollectionSchema } from '../schema/index.js'
+import { PARAM_FUNCTION } from './sql_text.js'
+
+/** What constants in a WHERE clause can refer to. */
+export interface ConstEnv {
+  now: number
+  params: readonly unknown[]
+}
+
+const INTERVAL_MS: Record<string, number> = { SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 }
+
+type Const = { value: unknown } | null
+
+/** Evaluates a constant sub-expression (literals, parameters, NOW(), ± INTERVAL); null if it is not one. */
+export function constValue(node: ExprNode, env: ConstEnv): Const {
+  switch (node.type) {
+    case 'literal': return { value: node.value }
+    case 'function': {
+      const name = node.funcName.toUpperCase()
+      // Only NOW() reads the DB clock; CURRENT_TIMESTAMP is the engine's own wall clock, so it is not pushed down.
+      if (name === 'NOW' && node.args.length === 0) return { value: new Date(env.now) }
+      if (name === PARAM_FUNCTION && node.args.length === 1 && node.args[0]!.type === 'literal') return { value: env.params[Number(node.args[0]!.value)] }
+      return null
+    }
+    case 'binary': {
+      if (node.op !== '+' && node.op !== '-') return null
+      const left = constValue(node.left, env)
+      if (!left || !(left.value instanceof Date)) return null
+      if (node.right.type !== 'interval') return null
+      const sign = node.op === '+' ? 1 : -1
+      return { value: addInterval(left.value, sign * node.right.value, node.right.unit) }
+    }
+    default: return null
+  }
+}
+
+function addInterval(d: Date, n: number, unit: string): Date {
+  if (unit === 'MONTH' || unit === 'YEAR') {
+    const r = new Date(d)
+    r.setUTCMonth(r.getUTCMonth() + (unit === 'YEAR' ? 12 * n : n))
+    return r
+  }
+  return new Date(d.getTime() + n * (INTERVAL_MS[unit] ?? 0))
+}
+
+const FLIP: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=', '=': '=', '==': '=' }
+const MONGO: Record<string, string> = { '=': '$eq', '==': '$eq', '<': '$lt', '<=': '$lte', '>': '$gt', '>=': '$gte' }
+
+/**
+ * The part of a WHERE clause that can prune reads, as a find() filter: the AND-ed
+ * comparisons and IN lists of a typed column against constants of that column's type.
+ * The engine still applies the whole WHERE itself, so whatever cannot be translated is
+ * simply left out: the filter selects a superset, never fewer rows.
+ */
+export function wherePushdown(where: ExprNode | undefined, schema: CollectionSchema, env: ConstEnv): Filter {
+  const parts: Filter[] = []
+  const visit = (n: ExprNode): void => {
+    if (n.type === 'binary' && n.op === 'AND') { visit(n.left); visit(n.right); return }
+    if (n.type === 'binary' && MONGO[n.op]) {
+      let column = n.left
+      let other = n.right
+      let op = n.op as string
+      if (column.type !== 'identifier') { column = n.right; other = n.left; op = FLIP[op]! }
+      if (column.type !== 'identifier') return
+      const c = constValue(other, env)
+      if (!c || !fits(schema, column.name, c.value)) return
+      parts.push({ [column.name]: { [MONGO[op]!]: c.value } })
+      return
+    }
+    if (n.type === 'in valuelist' && n.expr.type === 'identifier') {
+      const name = n.expr.name
+      const values = n.values.map(v => constValue(v, env))
+      if (values.some(v => !v || !fits(schema, name, v.value))) return
+      parts.push({ [name]: { $in: values.map(v => v!.value) } })
+    }
+  }
+  if (where) visit(where)
+  return parts.length ? { $and: parts } : {}
+}
+
+/** Only a constant of the column's own type pushes down; SQL's coercions are left to the engine. */
+function fits(schema: CollectionSchema, column: string, value: unknown): boolean {
+  const f = schema.fields.find(x => x.name === column && !x.hidden)
+  if (!f || f.array || value === null || value === undefined) return false
+  switch (f.type) {
+    case 'string': return typeof value === 'string'
+    case 'int': case 'double': return typeof value === 'number' && Number.isFinite(value)
+    case 'timestamp': return value instanceof Date && !Number.isNaN(value.getTime())
+    case 'boolean': return typeof value === 'boolean'
+    default: return false
+  }
+}

@@ -1,0 +1,44 @@
+import type { AsyncDataSource, AsyncRow, ScanOptions, SqlPrimitive } from 'squirreling'
+import { getPath } from '../schema/index.js'
+import { type Explain, type FindContext, FindQuery, type ReadTarget } from './find.js'
+import { type ConstEnv, wherePushdown } from './sql_pushdown.js'
+
+/**
+ * A collection or view as a SQL table. Its columns are the row's fields plus the
+ * promoted nested paths as quoted names (`"event.request.url"`). Each scan is a find():
+ * the WHERE clause's prunable part chooses partitions, files and row groups, and only the
+ * columns the query names are read.
+ */
+export function sqlTable(target: ReadTarget, ctx: FindContext, env: ConstEnv, scans: Explain[]): AsyncDataSource {
+  const schema = target.output
+  const fields = schema.fields.filter(f => !f.hidden).map(f => f.name)
+  const nested = schema.promoted.map(p => p.path.join('.')).filter(p => !fields.includes(p))
+  return {
+    columns: [...fields, ...nested],
+    scan(options: ScanOptions) {
+      const wanted = options.columns ?? [...fields, ...nested]
+      const roots = [...new Set(wanted.map(c => c.split('.')[0]!))].filter(r => fields.includes(r))
+      const filter = wherePushdown(options.where, schema, env)
+      const query = new FindQuery<Record<string, unknown>>(target, ctx, filter, { project: Object.fromEntries(roots.map(r => [r, 1])) })
+      return {
+        appliedWhere: false,
+        appliedLimitOffset: false,
+        async *rows(): AsyncGenerator<AsyncRow> {
+          try {
+            for await (const row of query) {
+              if (options.signal?.aborted) return
+              const resolved: Record<string, SqlPrimitive> = {}
+              for (const c of wanted) {
+                const v = c.includes('.') ? getPath(row, c.split('.')) : row[c]
+                resolved[c] = (v === undefined ? null : v) as SqlPrimitive
+              }
+              yield { columns: wanted, cells: Object.fromEntries(wanted.map(c => [c, async () => resolved[c]!])), resolved }
+            }
+          } finally {
+            if (query.stats) scans.push(query.stats)
+          }
+        },
+      }
+    },
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Turns a `db.sql` tagged template into query text. Interpolated values are never spliced
+ * in as SQL: each becomes a call `__PARAM(i)` that returns the value itself (an array
+ * becomes a list of such calls, for `IN (${list})`). Finite numbers are written as numeric
+ * literals, so `LIMIT ${n}` works; nothing else can reach the parser as text.
+ */
+export interface SqlText {
+  text: string
+  params: unknown[]
+}
+
+export const PARAM_FUNCTION = '__PARAM'
+
+export function templateToSql(strings: readonly string[], values: readonly unknown[]): SqlText {
+  const params: unknown[] = []
+  let text = strings[0] ?? ''
+  values.forEach((v, i) => {
+    text += render(v, params) + (strings[i + 1] ?? '')
+  })
+  return { text: rewriteIntervals(text), params }
+}
+
+function render(v: unknown, params: unknown[]): string {
+  if (typeof v === 'number' && Number.isFinite(v)) return v < 0 ? `(${v})` : String(v)
+  if (Array.isArray(v)) {
+    if (!v.length) return `${PARAM_FUNCTION}(${params.push(null) - 1})`
+    return v.map(x => render(x, params)).join(', ')
+  }
+  params.push(v)
+  return `${PARAM_FUNCTION}(${params.length - 1})`
+}
+
+const UNITS: Record<string, string> = {
+  second: 'SECOND', seconds: 'SECOND', sec: 'SECOND', secs: 'SECOND',
+  minute: 'MINUTE', minutes: 'MINUTE', min: 'MINUTE', mins: 'MINUTE',
+  hour: 'HOUR', hours: 'HOUR', day: 'DAY', days: 'DAY',
+  month: 'MONTH', months: 'MONTH', year: 'YEAR', years: 'YEAR',
+}
+
+/**
+ * PostgreSQL's `INTERVAL '1 hour'` / `'24 hours'` → `INTERVAL 1 HOUR`, which the engine
+ * parses. Only outside string literals and quoted identifiers; other forms pass through.
+ */
+export function rewriteIntervals(sql: string): string {
+  let out = ''
+  let i = 0
+  while (i < sql.length) {
+    const c = sql[i]!
+    if (c === '"') {
+      const end = closeQuote(sql, i, '"')
+      out += sql.slice(i, end)
+      i = end
+      continue
+    }
+    const m = /^INTERVAL\s+'\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*'/i.exec(sql.slice(i))
+    if (m && (i === 0 || !/[A-Za-z0-9_]/.test(sql[i - 1]!)) && UNITS[m[2]!.toLowerCase()]) {
+      out += `INTERVAL ${m[1]} ${UNITS[m[2]!.toLowerCase()]}`
+      i += m[0].length
+      continue
+    }
+    if (c === "'") {
+      const end = closeQuote(sql, i, "'")
+      out += sql.slice(i, end)
+      i = end
+      continue
+    }
+    out += c
+    i++
+  }
+  return out
+}
+
+/** Index just past a quoted run starting at `start` ('' or "" inside are escaped quotes). */
+function closeQuote(sql: string, start: number, q: string): number {
+  let i = start + 1
+  while (i < sql.length) {
+    if (sql[i] === q) {
+      if (sql[i + 1] === q) { i += 2; continue }
+      return i + 1
+    }
+    i++
+  }
+  return sql.length
+}
