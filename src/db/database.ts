@@ -45,8 +45,11 @@ export interface DBCore {
    * Interpolated values are bound, never spliced; `db.sql.explain` also reports each scan.
    */
   readonly sql: SqlTag
-  /** Makes a scheduled view current now: compacts its source's WAL, then shows everything compacted. */
-  refresh(view: string): Promise<PassSummary>
+  /**
+   * Makes a scheduled view current now: compacts its source's WAL, then shows everything
+   * compacted. With `{ from, to }` it first rebuilds the view over that range from stored data.
+   */
+  refresh(view: string, range?: { from?: Date | number; to?: Date | number }): Promise<PassSummary>
   /**
    * A ready `tail` handler: `export default { tail: db.tail }`. Resolves when the batch is
    * durable; rejected events are logged (and quarantined), a storage failure rejects.
@@ -132,9 +135,10 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
     async status() {
       return readStatus(await bucket(), prefix, schemas, now(), views)
     },
-    async refresh(name) {
+    async refresh(name, range) {
       const plan = views.find(v => v.name === name)
       if (!plan) throw new RangeError(`refresh: no view named ${JSON.stringify(name)}; views: ${views.map(v => v.name).join(', ') || 'none'}`)
+      if (range) await recompact(await compactorConfig(), { ...range, collections: [name] })
       return runPass({ ...(await compactorConfig()), refresh: [name] })
     },
     tail: async (events, env, ctx) => {

@@ -233,6 +233,10 @@ describe('scheduled refresh follows the injected clock', () => {
     expect(await total()).toBe(22)
     expect((await db.status()).views.Hourly).toMatchObject({ lastRefresh: new Date('2024-01-15T11:30:00Z'), pendingFiles: 0, rebuilding: 0 })
     await expect(db.refresh('Nope')).rejects.toThrow(/no view named "Nope"/)
+    // With a range, the view is rebuilt there from stored data first (same totals: it was exact).
+    await db.refresh('Hourly', { from: Date.parse('2024-01-15T09:00:00Z'), to: Date.parse('2024-01-15T10:00:00Z') })
+    expect(await total()).toBe(22)
+    expect((await db.status()).views.Hourly!.rebuilding).toBe(0)
   })
 })
 
