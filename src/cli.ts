@@ -7,13 +7,15 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { DB } from './index.js'
-import { TailEvents } from './tail/index.js'
+import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from './tail/index.js'
 
-const USAGE = `usage: parquedb <status|compact|recompact> (--url <worker url> | --dir <folder>) [options]
+const USAGE = `usage: parquedb <status|compact|recompact|sql> (--url <worker url> | --dir <folder>) [options]
 
   status                 WAL backlog, files and partitions, the last compaction pass
   compact                run one compaction pass now
   recompact              rewrite the stored partitions in a time range (resumes on the cron if large)
+  sql "<SELECT ...>"     run a query over the collections and views (TailEvents, WorkerLogs,
+                         WorkerErrors, WorkerRequests)
 
 target (one of):
   --url <url>            a deployed parquedb tail worker; the token comes from --token
@@ -56,7 +58,9 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
   const { values, positionals } = parsed
   const command = positionals[0]
   if (values.help || !command) { out(USAGE); return values.help ? 0 : 2 }
-  if (!['status', 'compact', 'recompact'].includes(command)) throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+  if (!['status', 'compact', 'recompact', 'sql'].includes(command)) throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+  const query = positionals[1]
+  if (command === 'sql' && !query) throw new CliError(`sql needs a query: parquedb sql "SELECT ..." --dir <folder>\n\n${USAGE}`)
   if (!values.url === !values.dir) throw new CliError(`give exactly one of --url or --dir\n\n${USAGE}`)
   const from = parseDate('from', values.from)
   const to = parseDate('to', values.to)
@@ -71,14 +75,16 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
       method: command === 'status' ? 'GET' : 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       ...(command === 'recompact' ? { body: JSON.stringify({ from, to, collections }) } : {}),
+      ...(command === 'sql' ? { body: JSON.stringify({ query }) } : {}),
     })
     const text = await res.text()
     if (!res.ok) throw new CliError(`${res.status} ${res.statusText} from ${path}: ${text}`)
     result = JSON.parse(text)
   } else {
-    const db = DB({ TailEvents }, { storage: { type: 'fs', path: values.dir! }, ...(values.prefix ? { prefix: values.prefix } : {}) })
+    const db = DB({ TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }, { storage: { type: 'fs', path: values.dir! }, ...(values.prefix ? { prefix: values.prefix } : {}) })
     if (command === 'status') result = await db.status()
     else if (command === 'compact') result = await db.compact()
+    else if (command === 'sql') result = (await db.sql([query!] as unknown as TemplateStringsArray))
     else result = await db.recompact({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(collections ? { collections } : {}) })
   }
   out(JSON.stringify(result, null, 2) + '\n')

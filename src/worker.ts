@@ -3,14 +3,15 @@
  * (wrangler.toml) compacts; /admin/* serves status and manual recompaction.
  */
 import { DB } from './index.js'
-import { TailEvents } from './tail/index.js'
+import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from './tail/index.js'
 
 export interface Env {
   PARQUEDB: R2Bucket
   PARQUEDB_ADMIN_TOKEN?: string
 }
 
-export const db = DB({ TailEvents }, { storage: { type: 'r2', binding: 'PARQUEDB' } })
+/** The raw events and the three pre-built views, kept current by the cron. */
+export const db = DB({ TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }, { storage: { type: 'r2', binding: 'PARQUEDB' } })
 
 export default {
   tail: db.tail,

@@ -3,11 +3,14 @@
  *   POST /admin/recompact  {"from"?, "to"?, "collections"?}  → rewrite partitions in a range
  *   POST /admin/compact                                     → run one pass now
  *   GET  /admin/status                                      → backlog, files, last pass
+ *   POST /admin/sql        {"query": "SELECT ..."}          → { rows, scans }
  */
 export interface AdminTarget {
   compact(): Promise<unknown>
   recompact(req: { from?: Date; to?: Date; collections?: string[] }): Promise<unknown>
   status(): Promise<unknown>
+  /** Runs one SELECT (as written: the caller is the authenticated operator). */
+  query(sql: string): Promise<unknown>
 }
 
 export async function handleAdmin(request: Request, token: string | undefined, target: AdminTarget): Promise<Response | null> {
@@ -22,16 +25,23 @@ export async function handleAdmin(request: Request, token: string | undefined, t
   try {
     if (url.pathname === '/admin/status' && request.method === 'GET') return json(await target.status())
     if (url.pathname === '/admin/compact' && request.method === 'POST') return json(await target.compact())
+    if (url.pathname === '/admin/sql' && request.method === 'POST') {
+      let body: unknown
+      try { body = await request.json() } catch { return json({ error: 'body must be JSON like {"query":"SELECT ..."}' }, 400) }
+      const query = (body as { query?: unknown } | null)?.query
+      if (typeof query !== 'string' || !query.trim()) return json({ error: 'body must be JSON like {"query":"SELECT ..."}' }, 400)
+      return json(await target.query(query))
+    }
     if (url.pathname === '/admin/recompact' && request.method === 'POST') {
       const body = await readBody(request)
       if (typeof body === 'string') return json({ error: body }, 400)
       return json(await target.recompact(body))
     }
   } catch (e) {
-    const status = e instanceof RangeError ? 400 : 500
+    const status = e instanceof RangeError || (e as Error).name === 'SqlError' ? 400 : 500
     return json({ error: (e as Error).message }, status)
   }
-  return json({ error: `no admin route ${request.method} ${url.pathname}; try GET /admin/status, POST /admin/compact, POST /admin/recompact` }, 404)
+  return json({ error: `no admin route ${request.method} ${url.pathname}; try GET /admin/status, POST /admin/compact, POST /admin/recompact, POST /admin/sql` }, 404)
 }
 
 async function readBody(request: Request): Promise<{ from?: Date; to?: Date; collections?: string[] } | string> {

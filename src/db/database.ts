@@ -7,7 +7,7 @@ import { R2WalWriter } from '../wal/index.js'
 import { type ExpressionEnv, loadHash } from '../expr/index.js'
 import { compileViews } from '../mv/index.js'
 import { View } from './view.js'
-import { type ReadTarget, type SqlResult, collectionTarget, runSql, templateToSql } from '../query/index.js'
+import { type ReadTarget, type SqlResult, collectionTarget, rewriteIntervals, runSql, templateToSql } from '../query/index.js'
 import { handleAdmin } from './admin_api.js'
 import { Collection } from './collection.js'
 import { type DBOptions, DBConfigError, normalizePrefix } from './options.js'
@@ -161,7 +161,12 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
     fetchAdmin: async (request, env) => {
       remember(env)
       const token = handlerEnv?.[options.adminTokenSecret ?? 'PARQUEDB_ADMIN_TOKEN']
-      return handleAdmin(request, typeof token === 'string' ? token : undefined, core)
+      return handleAdmin(request, typeof token === 'string' ? token : undefined, {
+        compact: () => core.compact(),
+        recompact: req => core.recompact(req),
+        status: () => core.status(),
+        query: text => runSql({ text: rewriteIntervals(text), params: [] }, sqlTables(), findCtx),
+      })
     },
   }
   return Object.assign(core, collections) as DBInstance<S>

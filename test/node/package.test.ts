@@ -43,6 +43,9 @@ describe('the built package and its CLI', () => {
     expect(rc.partitions.TailEvents).toEqual(['dt=2024-01-15/hour=10'])
     expect(rc.remaining).toBe(0)
     expect((await db.TailEvents.find()).length).toBe(50)
+    expect(await main(['sql', "SELECT COUNT(*) AS n FROM WorkerRequests WHERE timestamp >= NOW() - INTERVAL '100000 days'", '--dir', dir], capture)).toBe(0)
+    expect(JSON.parse(out.pop()!)).toEqual([{ n: 50 }])
+    await expect(main(['sql', '--dir', dir], capture)).rejects.toThrow('sql needs a query')
     await expect(main(['recompact', '--dir', dir, '--from', 'soon'], capture)).rejects.toThrow('--from: not a date: soon')
     await expect(main(['status'], capture)).rejects.toThrow('give exactly one of --url or --dir')
     await expect(main(['explode', '--dir', dir], capture)).rejects.toThrow('unknown command "explode"')
@@ -50,6 +53,6 @@ describe('the built package and its CLI', () => {
 
   it('the installed bin runs', async () => {
     const { stdout } = await run(process.execPath, ['dist/cli.js', '--help'])
-    expect(stdout).toContain('usage: parquedb <status|compact|recompact>')
+    expect(stdout).toContain('usage: parquedb <status|compact|recompact|sql>')
   })
 })
