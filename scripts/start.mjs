@@ -43,6 +43,7 @@ ParqueDB tail engine, running locally (local workerd, local R2 in .wrangler/stat
                   curl http://127.0.0.1:${DEMO_PORT}/hello; curl http://127.0.0.1:${DEMO_PORT}/throw
   compaction      curl "http://127.0.0.1:${TAIL_PORT}/__scheduled?cron=*+*+*+*+*"     (the cron, by hand)
   status          curl -H "authorization: Bearer ${TOKEN}" http://127.0.0.1:${TAIL_PORT}/admin/status
+  query           curl -X POST -H "authorization: Bearer ${TOKEN}" -d '{"query":"SELECT url, status, outcome FROM WorkerRequests ORDER BY timestamp DESC LIMIT 5"}' http://127.0.0.1:${TAIL_PORT}/admin/sql
   recompact       curl -X POST -H "authorization: Bearer ${TOKEN}" -d '{"from":"2024-01-01"}' http://127.0.0.1:${TAIL_PORT}/admin/recompact
 
 Ctrl-C stops both.
