@@ -32,7 +32,7 @@ export interface MergePick {
 
 /**
  * Picks the next merge of a collection, if any. Pending recompacts come first. A quiet
- * partition (past its hour plus quietAfterMs) is merged whole into one file; an active
+ * partition (past its hour plus quietAfterMs) is merged whole into as few files as it needs; an active
  * one only merges its L0 files once there are maxL0Files of them, leaving its L1 files
  * alone, so an hour's rows are rewritten a bounded number of times (tiered, not leveled).
  */
@@ -48,7 +48,11 @@ export function pickMerge(ctx: PassContext, loaded: LoadedManifest, collection: 
   // A scheduled view's pending deltas wait for its refresh; they are not merged before.
   for (const [partition, files] of [...groupFiles(all.filter(f => !f.pending))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const quiet = partitionRange(partition)[1] + ctx.options.quietAfterMs <= now
-    if (quiet && files.length >= 2) return { partition, files, forced: false }
+    // A quiet hour is merged only while that can shrink it: a busy hour already split into
+    // full L1 files (maxRowsPerFile each) would otherwise be rewritten on every pass.
+    const rows = files.reduce((n, f) => n + f.rows, 0)
+    const canShrink = files.some(f => f.level === 0) || files.length > Math.ceil(rows / ctx.options.maxRowsPerFile)
+    if (quiet && files.length >= 2 && canShrink) return { partition, files, forced: false }
     const l0 = files.filter(f => f.level === 0)
     if (!quiet && l0.length >= ctx.options.maxL0Files) return { partition, files: l0, forced: false }
   }

@@ -12,7 +12,7 @@ export interface CompactionOptions {
   maxL0Files: number
   /** Rows per Parquet row group: the unit of streaming, pruning and memory. */
   rowGroupRows: number
-  /** An L1 file rolls over to the next at this many rows. */
+  /** An L1 file rolls over to the next at this many rows; the file is built in memory before upload (~50 B a row compressed). */
   maxRowsPerFile: number
   /** Replaced files and consumed segments stay readable this long, for queries on the older manifest. */
   graceMs: number
@@ -27,7 +27,7 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   quietAfterMs: 10 * 60_000,
   maxL0Files: 8,
   rowGroupRows: 10_000,
-  maxRowsPerFile: 1_000_000,
+  maxRowsPerFile: 200_000,
   graceMs: 10 * 60_000,
   maxCasRetries: 5,
 }

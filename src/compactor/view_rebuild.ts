@@ -8,11 +8,13 @@ import { writePartitioned } from './view_writer.js'
 
 /** The root-time range [from, to) whose rows feed one partition of a view. */
 export function rootRangeOf(view: ViewPlan, partition: string): [number, number] {
-  if (!view.aggregate) return partitionRange(partition)
+  const [start, end] = partitionRange(partition)
+  if (!view.aggregate) return [start, end]
   const unit = view.aggregate.keys.find(k => k.bucket)?.bucket
   if (!unit) return [-Infinity, Infinity]
-  const start = partitionRange(partition)[0]
-  return [bucketStart(unit, start), bucketEnd(unit, bucketStart(unit, start))]
+  // Buckets of an hour or less tile the partition; longer ones start at it and run past it.
+  const first = bucketStart(unit, start)
+  return [Math.min(first, start), Math.max(bucketEnd(unit, first), end)]
 }
 
 /**

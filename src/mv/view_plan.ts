@@ -196,6 +196,15 @@ function aggregateView(
     } else if (g && typeof g === 'object' && !Array.isArray(g) && Object.keys(g).length === 1) {
       const [unit, raw] = Object.entries(g)[0]!
       if (!(BUCKET_UNITS as readonly string[]).includes(unit)) fail(`$groupBy[${i}]`, `unknown time bucket ${JSON.stringify(unit)}; use ${BUCKET_UNITS.join(', ')}`)
+      // Buckets are cut from the source's time field: it is never null, and it is what the view's
+      // partitions, WAL pruning and rebuilds are keyed on.
+      const field = typeof raw === 'string' ? raw.replace(/^\$/, '') : null
+      const timeName = src.fields.find(f => f.name === src.timeField && !f.hidden)?.name
+      if (field !== src.timeField || !timeName) {
+        fail(`$groupBy[${i}]`, timeName
+          ? `time buckets are cut from ${from}'s time field: write { ${unit}: '$${timeName}' }`
+          : `${from} has no visible time field to bucket by; group a view that selects its source's time (e.g. timestamp: '$eventTimestamp')`)
+      }
       const value = argument(raw, env)
       keys.push({ name: unit, bucket: unit as BucketUnit, value: row => {
         const v = value(row)

@@ -103,6 +103,20 @@ describe('compaction', () => {
     expect(canonical(await db.TailEvents.find())).toEqual(expected)
   })
 
+  it('a quiet hour larger than maxRowsPerFile is split once and then left alone', async () => {
+    const { db, bucket, clock } = store()
+    await ingest(db, 90, 10) // 9 segments over 3 hours
+    const first = await db.compact({ maxRowsPerFile: 10 })
+    expect(first.done).toBe(true)
+    const files = (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files
+    expect(files.every(f => f.level === 1 && f.rows <= 10)).toBe(true)
+    clock.now += 11 * 60_000
+    const second = await db.compact({ maxRowsPerFile: 10 })
+    expect(second).toMatchObject({ partitionsMerged: 0, done: true })
+    expect(second.objectsDeleted).toBeGreaterThan(0) // and GC gets its turn
+    expect((await db.TailEvents.find()).length).toBe(90)
+  })
+
   it('keeps replaced files and consumed segments for the grace period, then deletes them', async () => {
     const { db, bucket, clock } = store()
     await ingest(db, 100, 25)

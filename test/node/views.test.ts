@@ -240,6 +240,23 @@ describe('scheduled refresh follows the injected clock', () => {
   })
 })
 
+describe('rebuild ranges for every bucket size', () => {
+  it.each(['minute', 'hour', 'day', 'week', 'month'] as const)('%s buckets: recompact leaves the totals exact', async unit => {
+    const clock = { now: Date.parse('2024-02-20T00:00:00Z') }
+    const db = DB({ TailEvents, V: { $from: 'TailEvents', $groupBy: [{ [unit]: '$eventTimestamp' }], $compute: { n: { $count: '*' } } } }, { storage: new MemoryBucket(), now: () => clock.now })
+    const events = makeEvents(300, { start: Date.parse('2024-01-28T00:00:00Z'), spanMs: 10 * 24 * HOUR, seed: 8 })
+    await db.TailEvents.bulkCreate(events)
+    await db.compact()
+    const sum = async () => (await db.V.find()).reduce((n, r) => n + (r.n as number), 0)
+    expect(await sum()).toBe(300)
+    const r = await db.recompact({ from: Date.parse('2024-01-30T10:00:00Z'), to: Date.parse('2024-02-02T10:00:00Z') })
+    expect(r.remaining).toBe(0)
+    expect(await sum()).toBe(300)
+    const buckets = await db.V.find()
+    expect(new Set(buckets.map(b => +(b[unit] as Date))).size).toBe(buckets.length)
+  })
+})
+
 describe('backfill and recompaction of views', () => {
   const pick = <K extends string>(names: K[]) => Object.fromEntries(names.map(n => [n, (SPEC_SCHEMA as Record<string, unknown>)[n]])) as Record<K, Record<string, unknown>>
   const read = (db: unknown, name: string) => (db as Record<string, { find(): Promise<Row[]> }>)[name]!.find()
@@ -291,6 +308,8 @@ describe('view definitions are checked at DB() time', () => {
     [{ V: { $from: 'TailEvents', $refresh: { mode: 'scheduled', schedule: 'every hour' } } }, /view V\.\$refresh: invalid cron schedule "every hour"/],
     [{ V: { $from: 'TailEvents', $wat: 1 } }, /view V\.\$wat: unknown key/],
     [{ A: { $from: 'TailEvents', $groupBy: ['scriptName'] }, B: { $from: 'A' } }, /view B\.\$from: A is an aggregating view/],
+    [{ V: { $from: 'TailEvents', $groupBy: [{ hour: '$event.scheduledTime' }] } }, /view V\.\$groupBy\[0\]: time buckets are cut from TailEvents's time field: write \{ hour: '\$eventTimestamp' \}/],
+    [{ WorkerLogs, V: { $from: 'WorkerLogs', $groupBy: [{ minute: '$timestamp' }] } }, /view V\.\$groupBy\[0\]: WorkerLogs has no visible time field/],
   ]
   it.each(bad)('%j', (views, message) => {
     expect(() => DB({ TailEvents, ...views }, { storage: { type: 'memory' } })).toThrow(message)
