@@ -31,6 +31,7 @@ export async function commitStep<T>(
   for (let attempt = 0; attempt < ctx.options.maxCasRetries; attempt++) {
     const loaded = ctx.loaded ?? (ctx.loaded = await loadManifest(ctx.bucket, ctx.prefix, ctx.now()))
     let outcome: StepOutcome<T> | null
+    const started = ctx.now()
     try {
       outcome = await build(loaded)
     } catch (e) {
@@ -38,6 +39,11 @@ export async function commitStep<T>(
       throw e
     }
     if (!outcome) return null
+    if (ctx.now() - started > ctx.options.orphanAfterMs / 2) {
+      // Its outputs may already look like orphans to another compactor's sweep: never commit them.
+      if (outcome.written.length) await ctx.bucket.delete(outcome.written)
+      throw new CompactionConflictError(`a compaction step ran for ${Math.round((ctx.now() - started) / 1000)} s, past half of orphanAfterMs; its outputs were discarded`)
+    }
     outcome.next.updatedAt = ctx.now()
     const etag = await commitManifest(ctx.bucket, ctx.prefix, loaded, outcome.next)
     if (etag) {

@@ -80,6 +80,8 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
       s.partitionsRecompacted++
     }
     if (timeLeft(ctx)) {
+      // A cached manifest is safe for the sweep: a file another compactor commits is younger than
+      // half the orphan age (commitStep refuses older outputs), so the sweep never takes it.
       const r = await commitStep(ctx, loaded => collectGarbage(ctx, loaded), retry)
       if (r) { worked = true; s.objectsDeleted += r.deleted }
     }

@@ -11,7 +11,7 @@ export interface GcResult {
 /**
  * Deletes what the manifest no longer needs once the grace period has passed:
  * replaced files, consumed WAL segments, and orphans (outputs of passes that died
- * before committing). Objects are deleted first and dropped from the manifest after,
+ * before committing, once orphanAfterMs old). Objects are deleted first and dropped from the manifest after,
  * so a crash in between only repeats a harmless delete (invariant 6).
  */
 export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): Promise<StepOutcome<GcResult> | null> {
@@ -30,7 +30,7 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
     const page = await ctx.bucket.list({ prefix: dataPrefix(ctx.prefix, name), ...(m.sweep?.[name] ? { startAfter: m.sweep[name] } : {}) })
     for (const obj of page.objects) {
       const created = createdAtOfKey(obj.key)
-      if (!referenced.has(obj.key) && created !== null && created + grace <= now) orphans.push(obj.key)
+      if (!referenced.has(obj.key) && created !== null && created + ctx.options.orphanAfterMs <= now) orphans.push(obj.key)
     }
     sweepCursors[name] = page.truncated ? page.objects.at(-1)?.key ?? '' : ''
   }

@@ -16,6 +16,13 @@ export interface CompactionOptions {
   maxRowsPerFile: number
   /** Replaced files and consumed segments stay readable this long, for queries on the older manifest. */
   graceMs: number
+  /**
+   * An unreferenced data file this old (by the creation time in its name) is an orphan of a
+   * pass that died, and is deleted. Far longer than any step can take, so a slow compactor's
+   * not-yet-committed output is never mistaken for one; a step that runs past half of it
+   * does not commit.
+   */
+  orphanAfterMs: number
   /** Attempts at one step when another compactor keeps winning the manifest race. */
   maxCasRetries: number
 }
@@ -29,5 +36,6 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   rowGroupRows: 10_000,
   maxRowsPerFile: 200_000,
   graceMs: 10 * 60_000,
+  orphanAfterMs: 6 * 3_600_000,
   maxCasRetries: 5,
 }

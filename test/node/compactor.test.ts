@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { loadManifest } from '../../src/manifest/index.js'
-import { CountingBucket, MemoryBucket } from '../../src/storage/index.js'
+import { type Bucket, type BucketPutOptions, CountingBucket, MemoryBucket } from '../../src/storage/index.js'
 import { TailEvents, WorkerErrors } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
 import { FaultyBucket, InjectedFault } from '../helpers/faulty_bucket.js'
@@ -187,7 +187,7 @@ describe('compaction', () => {
       expect(canonical(await db.TailEvents.find()), `reads right after a fault at op ${n}`).toEqual(expected)
       await db.compact({ maxL0Files: 2 })
       expect(canonical(await db.TailEvents.find()), `fault at op ${n}`).toEqual(expected)
-      clock.now += HOUR
+      clock.now += 7 * HOUR // past the grace period and the orphan age
       await db.compact({ maxL0Files: 2 })
       await db.compact({ maxL0Files: 2 })
       expect(canonical(await db.TailEvents.find()), `fault at op ${n}, after GC`).toEqual(expected)
@@ -240,7 +240,7 @@ describe('compaction', () => {
       await db.compact()
       expect(await snapshot(db), `fault at op ${n}`).toEqual(expected)
       expect(canonical(await db.Hourly.find()), `scheduled view after a fault at op ${n}`).toEqual(hourlyAfterClean)
-      clock.now += HOUR
+      clock.now += 7 * HOUR // past the grace period and the orphan age
       await db.compact()
       await db.compact()
       expect(await snapshot(db), `fault at op ${n}, after GC`).toEqual(expected)
@@ -249,6 +249,41 @@ describe('compaction', () => {
       const data = (await inner.list({ prefix: 'data/' })).objects.map(o => o.key)
       expect(data.filter(k => !live.has(k)), `orphans after fault at op ${n}`).toEqual([])
     }
+  })
+
+  it('a step that outlives half the orphan age discards its outputs instead of committing them', async () => {
+    const inner = new MemoryBucket()
+    const clock = { now: T0 + 3 * HOUR }
+    // The first data file upload takes "4 hours": the step must not commit what a sweep may already treat as an orphan.
+    let slow = true
+    const bucket: Bucket = Object.assign(Object.create(inner) as Bucket, {
+      put: async (key: string, value: string | ArrayBuffer | ArrayBufferView, options?: BucketPutOptions) => {
+        if (slow && key.startsWith('data/')) { slow = false; clock.now += 4 * HOUR }
+        return inner.put(key, value, options)
+      },
+    })
+    const db = DB({ TailEvents }, { storage: bucket, now: () => clock.now })
+    await ingest(db, 50, 50)
+    const stalled = await db.compact()
+    expect(stalled).toMatchObject({ segmentsCompacted: 0, done: false })
+    expect((await inner.list({ prefix: 'data/' })).objects).toEqual([])
+    const next = await db.compact()
+    expect(next).toMatchObject({ segmentsCompacted: 1, done: true })
+    expect((await db.TailEvents.find()).length).toBe(50)
+  })
+
+  it('the sweep deletes unreferenced files only once they are orphanAfterMs old', async () => {
+    const { db, bucket, clock } = store()
+    await ingest(db, 20, 20)
+    await db.compact()
+    const young = `data/TailEvents/dt=2024-01-15/hour=09/${String(clock.now - 60 * 60_000).padStart(15, '0')}-L1-young.parquet`
+    const old = `data/TailEvents/dt=2024-01-15/hour=09/${String(clock.now - 7 * HOUR).padStart(15, '0')}-L1-old.parquet`
+    await bucket.put(young, 'x')
+    await bucket.put(old, 'x')
+    await db.compact()
+    const keys = (await bucket.list({ prefix: 'data/' })).objects.map(o => o.key)
+    expect(keys).toContain(young) // older than the grace period, younger than the orphan age: kept
+    expect(keys).not.toContain(old)
   })
 
   it('two compactors racing on one bucket end with every row exactly once', async () => {
