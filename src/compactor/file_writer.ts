@@ -1,6 +1,6 @@
 import { ByteWriter, parquetWriteRows } from 'hyparquet-writer'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
-import { type CollectionSchema, type StoredRow, parquetColumns, statColumns, toParquetRecord } from '../schema/index.js'
+import { type CollectionSchema, type StoredRow, getPath, parquetColumns, statColumns, toParquetRecord } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import { randomId } from '../wal/index.js'
 
@@ -34,6 +34,7 @@ export async function writeDataFile(bucket: Bucket, schema: CollectionSchema, ro
     for await (const row of rows) {
       const rec = toParquetRecord(schema, row)
       stats.add(rec)
+      stats.addMisfits(row, rec)
       yield rec
     }
   }
@@ -69,6 +70,7 @@ class StatsCollector {
   minTime = Infinity
   maxTime = -Infinity
   private cols: { name: string; stats: ColumnStats }[]
+  private misfits = new Map<string, number>()
 
   constructor(private readonly schema: CollectionSchema) {
     this.cols = statColumns(schema).map(c => ({ name: c.name, stats: { min: null, max: null, nulls: 0 } }))
@@ -90,7 +92,17 @@ class StatsCollector {
     }
   }
 
+  /** Counts nested values a promoted column could not hold (a string where an int is promoted...). */
+  addMisfits(row: StoredRow, rec: Record<string, unknown>): void {
+    for (const p of this.schema.promoted) {
+      if (rec[p.name] !== null) continue
+      const raw = getPath(row, p.path)
+      if (raw !== null && raw !== undefined) this.misfits.set(p.name, (this.misfits.get(p.name) ?? 0) + 1)
+    }
+  }
+
   result(): Record<string, ColumnStats> {
-    return Object.fromEntries(this.cols.map(c => [c.name, c.stats]))
+    const promoted = new Set(this.schema.promoted.map(p => p.name))
+    return Object.fromEntries(this.cols.map(c => [c.name, promoted.has(c.name) ? { ...c.stats, misfits: this.misfits.get(c.name) ?? 0 } : c.stats]))
   }
 }

@@ -11,6 +11,12 @@ export interface ColumnStats {
   min: ColumnValue
   max: ColumnValue
   nulls: number
+  /**
+   * Promoted columns only: rows whose nested value exists but is not of the column's type
+   * (stored null in the column). Statistics say nothing about those, so pruning skips the
+   * column in a file where this is not 0.
+   */
+  misfits?: number
 }
 
 export interface DataFile {

@@ -12,7 +12,8 @@ import type { TimeRange } from './scan.js'
 export interface Pruner {
   range: TimeRange
   keepFile(file: DataFile): boolean
-  keepRowGroup(stats: (column: string) => ChunkStats): boolean
+  /** The row-group test for one file (its promoted columns are trusted only without misfits). */
+  rowGroupFilter(file: DataFile): (stats: (column: string) => ChunkStats) => boolean
   /** Columns whose bounds the pruner uses. */
   columns: { column: string; bounds: Bounds }[]
 }
@@ -37,6 +38,10 @@ export function buildPruner(schema: CollectionSchema, filter: Filter | undefined
   if (range.from !== undefined) timeBounds.min = { value: range.from, inclusive: true }
   if (range.to !== undefined) timeBounds.max = { value: range.to, inclusive: false }
 
+  const promoted = new Set(schema.promoted.map(p => p.name))
+  /** A promoted column's statistics cover every row of a file only when nothing misfit it. */
+  const trusted = (file: DataFile, column: string) => !promoted.has(column) || file.stats[column]?.misfits === 0
+
   return {
     range,
     columns,
@@ -45,18 +50,21 @@ export function buildPruner(schema: CollectionSchema, filter: Filter | undefined
       if (range.to !== undefined && file.minTime >= range.to) return false
       return columns.every(({ column, bounds: b }) => {
         const s = file.stats[column]
-        return !s || mayMatch(b, s.min, s.max)
+        return !s || !trusted(file, column) || mayMatch(b, s.min, s.max)
       })
     },
-    keepRowGroup(stats) {
-      if (timeBounds.min || timeBounds.max) {
-        const t = stats(schema.timeField)
-        if (t.min !== undefined && !mayMatch(timeBounds, t.min, t.max)) return false
+    rowGroupFilter(file) {
+      const usable = columns.filter(c => trusted(file, c.column))
+      return stats => {
+        if (timeBounds.min || timeBounds.max) {
+          const t = stats(schema.timeField)
+          if (t.min !== undefined && !mayMatch(timeBounds, t.min, t.max)) return false
+        }
+        return usable.every(({ column, bounds: b }) => {
+          const s = stats(column)
+          return s.min === undefined || mayMatch(b, s.min, s.max)
+        })
       }
-      return columns.every(({ column, bounds: b }) => {
-        const s = stats(column)
-        return s.min === undefined || mayMatch(b, s.min, s.max)
-      })
     },
   }
 }

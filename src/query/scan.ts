@@ -121,7 +121,7 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
       stats.filesRead++
       const groups = readFileRowGroups(bucket, schema, file, {
         ...(columns ? { columns } : {}),
-        ...(pruner ? { keepRowGroup: pruner.keepRowGroup } : {}),
+        ...(pruner ? { keepRowGroup: pruner.rowGroupFilter(file) } : {}),
         counters: stats,
       })
       for await (const group of groups) {

@@ -176,6 +176,25 @@ describe('pruning', () => {
     expect(byUrl.stats!.filesRead).toBe(0)
   })
 
+  it('a promoted path holding values of another type is never pruned away', async () => {
+    const db = DB({
+      E: { t: 'timestamp!', event: 'variant?', $promote: { code: { path: 'event.code', type: 'int' } } },
+    }, { storage: new MemoryBucket(), now: () => T0 + 2 * HOUR })
+    await db.E.bulkCreate([{ t: T0, event: { code: 7 } }, { t: T0 + 1, event: { code: 'E42' } }, { t: T0 + 2, event: { code: 1.5 } }, { t: T0 + 3, event: { code: 9 } }])
+    const before = [await db.E.find({ 'event.code': 'E42' }), await db.E.find({ 'event.code': 1.5 }), await db.E.find({ 'event.code': { $lt: 7 } })]
+    await db.compact()
+    const after = [await db.E.find({ 'event.code': 'E42' }), await db.E.find({ 'event.code': 1.5 }), await db.E.find({ 'event.code': { $lt: 7 } })]
+    expect(after.map(r => r.length)).toEqual([1, 1, 1])
+    expect(canonical(after.flat())).toEqual(canonical(before.flat()))
+    // Where every value fits, the statistics do prune.
+    const fits = DB({ E: { t: 'timestamp!', event: 'variant?', $promote: { code: { path: 'event.code', type: 'int' } } } }, { storage: new MemoryBucket(), now: () => T0 + 2 * HOUR })
+    await fits.E.bulkCreate([{ t: T0, event: { code: 7 } }, { t: T0 + 1, event: {} }])
+    await fits.compact()
+    const q = fits.E.find({ 'event.code': 3 })
+    expect(await q).toEqual([])
+    expect(q.stats!.filesRead).toBe(0)
+  })
+
   it('row groups inside a file are skipped by their statistics', async () => {
     const raw = new MemoryBucket()
     const db = DB({ TailEvents }, { storage: raw, now: () => T0 + 2 * HOUR, compaction: { rowGroupRows: 100 } })
