@@ -1,6 +1,6 @@
 import { type DataFile, type LoadedManifest, collectionState, partitionOf } from '../manifest/index.js'
-import type { CollectionSchema, StoredRow } from '../schema/index.js'
-import { type SegmentRef, WalCorruptError, decodeSegment, listSegments, writeQuarantine } from '../wal/index.js'
+import { type CollectionSchema, type StoredRow, normalizeRow } from '../schema/index.js'
+import { type QuarantineEntry, type SegmentRef, WalCorruptError, decodeSegment, listSegments, writeQuarantine } from '../wal/index.js'
 import { writeDataFile } from './file_writer.js'
 import { writeViewDeltas } from './view_writer.js'
 import { StaleManifest, type StepOutcome } from './commit_step.js'
@@ -38,6 +38,7 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
 
   const byPartition = new Map<string, StoredRow[]>()
   const quarantined: string[] = []
+  const misfits: QuarantineEntry[] = []
   const written: string[] = []
   let rows = 0
   for (const seg of batch) {
@@ -59,7 +60,12 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
       quarantined.push(q)
       continue
     }
-    for (const row of segRows) {
+    for (const [index, raw] of segRows.entries()) {
+      // The schema may have changed since the row was written: check it again. Fields the
+      // schema no longer has are dropped; a row that no longer fits goes to quarantine.
+      const n = normalizeRow(schema, known(schema, raw))
+      if (!n.ok) { misfits.push({ index, reason: `${seg.key}: ${n.reason}`, event: raw }); continue }
+      const row = n.row
       const p = partitionOf(row[schema.timeField] as number)
       let list = byPartition.get(p)
       if (!list) byPartition.set(p, (list = []))
@@ -68,6 +74,7 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
     }
   }
 
+  if (misfits.length) quarantined.push(await writeQuarantine(ctx.bucket, ctx.prefix, schema.name, ctx.now(), misfits))
   const createdAt = ctx.now()
   const files: DataFile[] = []
   for (const [partition, list] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -93,4 +100,10 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
     written: written.filter(k => !quarantined.includes(k)),
     result: { segments: batch.length, rows, files: files.length, quarantined, backlog: pending.length - batch.length },
   }
+}
+
+function known(schema: CollectionSchema, row: StoredRow): StoredRow {
+  const out: StoredRow = {}
+  for (const f of schema.fields) if (f.name in row) out[f.name] = row[f.name]
+  return out
 }

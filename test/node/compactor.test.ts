@@ -286,6 +286,24 @@ describe('compaction', () => {
     expect(keys).not.toContain(old)
   })
 
+  it('rows written under an older schema that no longer fit are quarantined at compaction; the rest go on', async () => {
+    const bucket = new MemoryBucket()
+    const clock = { now: T0 + 2 * HOUR }
+    const v1 = DB({ E: { t: 'timestamp!', code: 'int?', note: 'string?' } }, { storage: bucket, now: () => clock.now })
+    await v1.E.bulkCreate([{ t: T0, code: 1, note: 'a' }, { t: T0 + 1, note: 'b' }, { t: T0 + 2, code: 3 }])
+    // v2 makes code a string and drops note.
+    const v2 = DB({ E: { t: 'timestamp!', code: 'string?' } }, { storage: bucket, now: () => clock.now })
+    const pass = await v2.compact()
+    expect(pass).toMatchObject({ segmentsCompacted: 1, rowsCompacted: 1, done: true })
+    expect(await v2.E.find({}, { project: { t: 1, code: 1 } })).toEqual([{ t: new Date(T0 + 1), code: null }])
+    const q = (await bucket.list({ prefix: 'quarantine/E/' })).objects
+    expect(q.length).toBe(1)
+    const lines = (await (await bucket.get(q[0]!.key))!.text()).trim().split('\n').map(l => JSON.parse(l) as { reason: string; event: { code: number } })
+    expect(lines.map(l => l.event.code)).toEqual([1, 3])
+    expect(lines[0]!.reason).toMatch(/code: expected a string, got the number 1/)
+    expect((await v2.compact()).segmentsCompacted).toBe(0) // consumed, not retried forever
+  })
+
   it('two compactors racing on one bucket end with every row exactly once', async () => {
     const bucket = new MemoryBucket()
     const clock = { now: T0 + 3 * HOUR }
