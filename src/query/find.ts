@@ -6,6 +6,7 @@ import { type Projection, compileProjection } from './projection.js'
 import { buildPruner } from './pruning.js'
 import { type ScanStats, type WalSource, emptyScanStats, scanCollection } from './scan.js'
 import { type ViewPlan, finalizeRow, mergeStateRows } from '../mv/index.js'
+import type { Manifest } from '../manifest/index.js'
 
 export interface FindOptions {
   /** `{ field: 1 | -1, ... }`, applied in key order. */
@@ -48,6 +49,8 @@ export interface FindContext {
   expression?: ExpressionEnv
   /** Resolves once what expressions need (the `$hash` wasm) is loaded. */
   ready?: () => Promise<void>
+  /** Pins every scan to one manifest version (set per SQL query). */
+  snapshot?: () => Promise<Manifest>
 }
 
 /**
@@ -127,6 +130,7 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
       prefix: this.ctx.prefix, now: this.ctx.now(), pruner,
       ...(roots ? { columns: [...roots] } : {}),
       ...(target.wal !== undefined ? { wal: target.wal } : {}),
+      ...(this.ctx.snapshot ? { manifest: this.ctx.snapshot() } : {}),
     }, stats)
     const rows = target.aggregate ? finalized(target.aggregate, scanned) : scanned
     const shape = (row: StoredRow) => projection.apply(toPublicRow(schema, row, roots ?? undefined)) as T

@@ -43,6 +43,8 @@ export interface ScanOptions {
   columns?: readonly string[]
   /** Override the WAL reader (a buffer of unflushed events can add its own). */
   walTail?: (bucket: Bucket) => WalTail
+  /** A manifest already read for this query (several scans of one SQL query share one version). */
+  manifest?: Promise<Manifest>
   /**
    * Where the not-yet-compacted rows come from: by default the collection's own WAL. A view
    * reads its root collection's WAL through `transform`; `widen` maps the time range asked of
@@ -79,7 +81,7 @@ export interface ScanPlan {
  * scan never counts a row twice or misses one.
  */
 export async function planScan(bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats()): Promise<ScanPlan> {
-  const { manifest } = await loadManifest(bucket, options.prefix, options.now)
+  const manifest = options.manifest ? await options.manifest : (await loadManifest(bucket, options.prefix, options.now)).manifest
   const range = options.pruner?.range ?? options.range
   const state = manifest.collections[schema.name] ?? { files: [], consumed: [] }
   const visible = state.files.filter(f => !f.pending)

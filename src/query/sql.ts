@@ -1,5 +1,6 @@
 import { type AsyncDataSource, type UserDefinedFunction, collect, executeSql, parseSql } from 'squirreling'
 import type { Explain, FindContext, ReadTarget } from './find.js'
+import { type Manifest, loadManifest } from '../manifest/index.js'
 import { sqlTable } from './sql_source.js'
 import { PARAM_FUNCTION, type SqlText } from './sql_text.js'
 
@@ -23,11 +24,17 @@ export interface SqlResult {
 export async function runSql(sql: SqlText, tables: Record<string, ReadTarget>, ctx: FindContext): Promise<SqlResult> {
   const now = ctx.now()
   const env = { now, params: sql.params }
+  // One manifest version for every table scan of this query (joins, subqueries, self-joins).
+  let pinned: Promise<Manifest> | undefined
+  const shared: FindContext = {
+    ...ctx,
+    snapshot: () => (pinned ??= ctx.bucket().then(b => loadManifest(b, ctx.prefix, now)).then(l => l.manifest)),
+  }
   const scans: { table: string; stats: Explain }[] = []
   const sources: Record<string, AsyncDataSource> = {}
   for (const [name, target] of Object.entries(tables)) {
     const collected: Explain[] = []
-    const src = sqlTable(target, ctx, env, collected)
+    const src = sqlTable(target, shared, env, collected)
     sources[name] = {
       ...src,
       scan: opts => {
