@@ -81,6 +81,18 @@ export interface ScanPlan {
  * scan never counts a row twice or misses one.
  */
 export async function planScan(bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats()): Promise<ScanPlan> {
+  const started = Date.now()
+  const plan = await planOnce(bucket, schema, options, stats)
+  // Segments consumed by a newer manifest are kept only for the GC grace period (10 minutes by
+  // default). A plan whose manifest read and WAL listing lie further apart could miss some.
+  if (Date.now() - started > MAX_PLAN_MS && !options.manifest) return planOnce(bucket, schema, options, stats)
+  return plan
+}
+
+/** Half the default GC grace period. */
+const MAX_PLAN_MS = 5 * 60_000
+
+async function planOnce(bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats): Promise<ScanPlan> {
   const manifest = options.manifest ? await options.manifest : (await loadManifest(bucket, options.prefix, options.now)).manifest
   const range = options.pruner?.range ?? options.range
   const state = manifest.collections[schema.name] ?? { files: [], consumed: [] }
