@@ -45,7 +45,7 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   const retry = () => { s.casRetries++ }
   let worked = false
   try {
-    if (ctx.views.length && (await commitStep(ctx, loaded => registerViews(ctx, loaded), retry))) worked = true
+    if (await commitStep(ctx, loaded => registerViews(ctx, loaded), retry)) worked = true
     for (const schema of ctx.collections) {
       while (timeLeft(ctx)) {
         const r = await commitStep(ctx, loaded => ingestBatch(ctx, schema, loaded), retry)

@@ -1,4 +1,5 @@
 import { ByteWriter, parquetWriteRows } from 'hyparquet-writer'
+import { compareSame } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, getPath, parquetColumns, statColumns, toParquetRecord } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
@@ -87,8 +88,8 @@ class StatsCollector {
       if (v instanceof Date) v = v.getTime()
       else if (typeof v === 'bigint') v = Number(v)
       if (v === null || v === undefined || (typeof v !== 'string' && typeof v !== 'number')) { c.stats.nulls++; continue }
-      if (c.stats.min === null || v < c.stats.min) c.stats.min = v
-      if (c.stats.max === null || v > c.stats.max) c.stats.max = v
+      if (c.stats.min === null || (compareSame(v, c.stats.min) ?? 0) < 0) c.stats.min = v
+      if (c.stats.max === null || (compareSame(v, c.stats.max) ?? 0) > 0) c.stats.max = v
     }
   }
 

@@ -45,8 +45,10 @@ export function pickMerge(ctx: PassContext, loaded: LoadedManifest, collection: 
     return { partition, files: all.filter(f => f.partition === partition && !f.pending), forced: true }
   }
   const now = ctx.now()
+  // Partitions queued for a rebuild are about to be replaced; merging them first is wasted work.
+  const queued = new Set(m.recompact.filter(r => r.collection === collection).flatMap(r => r.partitions))
   // A scheduled view's pending deltas wait for its refresh; they are not merged before.
-  for (const [partition, files] of [...groupFiles(all.filter(f => !f.pending))].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [partition, files] of [...groupFiles(all.filter(f => !f.pending && !queued.has(f.partition)))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const quiet = partitionRange(partition)[1] + ctx.options.quietAfterMs <= now
     // A quiet hour is merged only while that can shrink it: a busy hour already split into
     // full L1 files (maxRowsPerFile each) would otherwise be rewritten on every pass.

@@ -11,9 +11,13 @@ import { viewPartitionsFor } from './view_rebuild.js'
 export async function registerViews(ctx: PassContext, loaded: LoadedManifest): Promise<StepOutcome<string[]> | null> {
   const m = loaded.manifest
   const changed = ctx.views.filter(v => m.views?.[v.name]?.definition !== v.definition)
-  if (!changed.length) return null
+  // A view this DB does not define gets no deltas from now on: forget its definition, so that
+  // bringing it back rebuilds it rather than leaving a gap.
+  const gone = Object.keys(m.views ?? {}).filter(n => m.views![n]!.definition !== undefined && !ctx.views.some(v => v.name === n))
+  if (!changed.length && !gone.length) return null
   const next = structuredClone(m)
   next.views ??= {}
+  for (const n of gone) delete next.views[n]
   for (const v of changed) {
     next.views[v.name] = { lastRefresh: next.views[v.name]?.lastRefresh ?? null, definition: v.definition }
     const parts = viewPartitionsFor(v, next, -Infinity, Infinity)

@@ -14,6 +14,11 @@ export function canonicalText(v: unknown): string {
   return JSON.stringify(canonicalValue(v))
 }
 
+/** The canonical form as JSON text always (a string is quoted): value identity for grouping. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(canonicalValue(v))
+}
+
 function canonicalValue(v: unknown): unknown {
   if (v === undefined || v === null) return null
   if (v instanceof Date) return v.getTime()

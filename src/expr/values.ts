@@ -32,7 +32,7 @@ export function compareSame(a: unknown, b: unknown): number | null {
   a = norm(a)
   b = norm(b)
   if (typeof a === 'number' && typeof b === 'number') return a - b
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0
+  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b)
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b)
   return null
 }
@@ -63,4 +63,23 @@ export function compareTotal(a: unknown, b: unknown): number {
 /** MongoDB's truthiness for `$expr` and `$cond`: false, null, undefined and 0 are false. */
 export function truthy(v: unknown): boolean {
   return !(v === false || v === null || v === undefined || v === 0 || Number.isNaN(v))
+}
+
+/**
+ * Strings in code point order (= UTF-8 byte order, what Parquet statistics use, and
+ * MongoDB's order). JavaScript's `<` compares UTF-16 units, which puts characters beyond
+ * U+FFFF (emoji) before U+E000–U+FFFF.
+ */
+export function compareStrings(a: string, b: string): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    // Surrogates (D800–DFFF) encode code points above FFFF: lift them past the BMP.
+    if (x >= 0xd800 && x <= 0xdfff) x += 0x10000
+    if (y >= 0xd800 && y <= 0xdfff) y += 0x10000
+    return x - y
+  }
+  return a.length - b.length
 }

@@ -1,4 +1,4 @@
-import { type Evaluator, compareTotal } from '../expr/index.js'
+import { type Evaluator, canonicalJson, compareTotal } from '../expr/index.js'
 import { type QuantileSketch, addToSketch, emptySketch, mergeSketches, sketchQuantile } from './quantile_sketch.js'
 
 export type AggregateKind = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'countDistinct' | 'percentile'
@@ -65,7 +65,7 @@ export function addValue(spec: AggregateSpec, state: AggregateState, row: Record
     case 'countDistinct': {
       if (v === null || v === undefined) return state
       const st = state as { d: string[] }
-      insertSorted(st.d, JSON.stringify(v instanceof Date ? v.getTime() : v))
+      insertSorted(st.d, canonicalJson(v))
       return st
     }
     case 'percentile': {

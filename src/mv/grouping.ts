@@ -1,11 +1,13 @@
+import { canonicalJson } from '../expr/index.js'
 import type { StoredRow } from '../schema/index.js'
 import { type AggregateState, addValue, finalize, initState, mergeState } from './aggregates.js'
 import { HIDDEN_TIME, type ViewPlan } from './view_plan.js'
 
 type Aggregate = NonNullable<ViewPlan['aggregate']>
 
+/** Group identity: sorted-key JSON, so an object key reads the same from the WAL and from Parquet. */
 function keyOf(values: unknown[]): string {
-  return JSON.stringify(values)
+  return canonicalJson(values)
 }
 
 /**
@@ -34,7 +36,8 @@ export function mergeStateRows(agg: Aggregate, rows: Iterable<StoredRow>): Store
   for (const row of rows) {
     const keys = agg.keys.map(k => row[k.name] ?? null)
     const id = keyOf(keys)
-    const states = agg.computes.map(c => row[c.name] as AggregateState)
+    // A state missing from an older file (the aggregate was added since) starts empty.
+    const states = agg.computes.map(c => (row[c.name] ?? initState(c)) as AggregateState)
     const g = groups.get(id)
     if (!g) groups.set(id, { keys, states })
     else g.states = g.states.map((s, i) => mergeState(agg.computes[i]!, s, states[i]!))
@@ -54,7 +57,7 @@ function toStateRow(agg: Aggregate, keys: unknown[], states: AggregateState[]): 
 export function finalizeRow(agg: Aggregate, row: StoredRow): StoredRow {
   const out: StoredRow = {}
   for (const k of agg.keys) out[k.name] = row[k.name] ?? null
-  for (const c of agg.computes) out[c.name] = finalize(c, row[c.name] as AggregateState)
+  for (const c of agg.computes) out[c.name] = finalize(c, (row[c.name] ?? initState(c)) as AggregateState)
   if (HIDDEN_TIME in row) out[HIDDEN_TIME] = row[HIDDEN_TIME]
   return out
 }

@@ -15,7 +15,7 @@ export function compileViews(defs: Record<string, Record<string, unknown>>, coll
     if (c) return { schema: c, root: c.name, chain: [], aggregating: false }
     if (!(name in defs)) return null
     const plan = build(name)
-    return plan ? { schema: plan.output, root: plan.root, chain: plan.chain, aggregating: !!plan.aggregate } : null
+    return plan ? { schema: plan.output, root: plan.root, chain: plan.chain, aggregating: !!plan.aggregate, definition: plan.definition } : null
   }
   const build = (name: string): ViewPlan | null => {
     const done = plans.get(name)

@@ -37,7 +37,7 @@ export interface ViewPlan {
 }
 
 /** Resolves a `$from` name to the schema its rows have (a collection, or a row view's output). */
-export type SourceLookup = (name: string) => { schema: CollectionSchema; root: string; chain: string[]; aggregating: boolean } | null
+export type SourceLookup = (name: string) => { schema: CollectionSchema; root: string; chain: string[]; aggregating: boolean; definition?: string } | null
 
 const KNOWN = new Set(['$from', '$filter', '$select', '$unnest', '$groupBy', '$compute', '$refresh'])
 const HIDDEN_TIME = '_time'
@@ -77,7 +77,8 @@ export function compileView(name: string, def: Record<string, unknown>, lookup: 
   const hasGroup = def.$groupBy !== undefined || def.$compute !== undefined
   if (hasGroup && def.$select !== undefined) fail('$select', 'a view either selects ($select) or aggregates ($groupBy/$compute), not both')
 
-  const definition = definitionText(def)
+  // A view is rebuilt when its own definition or any source view's changes.
+  const definition = definitionText(def) + (source.definition ? `<-${source.definition}` : '')
   if (!hasGroup) {
     return { ...rowView(name, from, source, src, def.$select, unnest, expand, env, fail), refresh, definition }
   }
@@ -158,14 +159,28 @@ function rowView(
       const rows = expand(row)
       return rows.map(r => {
         const o: StoredRow = {}
-        for (const s of outs) {
-          const v = s.value(r)
-          o[s.name] = v === undefined ? (s.field.array ? [] : null) : v
-        }
+        for (const s of outs) o[s.name] = coerce(s.field, s.value(r))
         if (!timeField) o[HIDDEN_TIME] = row[srcTime]
         return o
       })
     },
+  }
+}
+
+/**
+ * A value as the view's typed column can hold it: a nested value of another type than its
+ * promoted column (a string status, a fractional count) becomes null, never a failed write.
+ */
+function coerce(field: FieldSpec, v: unknown): unknown {
+  if (v === undefined || v === null) return field.array ? [] : null
+  if (field.array) return Array.isArray(v) ? v : []
+  switch (field.type) {
+    case 'string': return typeof v === 'string' ? v : null
+    case 'int': return typeof v === 'number' && Number.isSafeInteger(v) ? v : null
+    case 'double': return typeof v === 'number' && Number.isFinite(v) ? v : null
+    case 'boolean': return typeof v === 'boolean' ? v : null
+    case 'timestamp': return v instanceof Date ? v.getTime() : typeof v === 'number' && Number.isFinite(v) ? v : null
+    default: return v
   }
 }
 
@@ -191,8 +206,10 @@ function aggregateView(
     if (typeof g === 'string') {
       const path = g.replace(/^\$/, '').split('.')
       const out = path.at(-1)!
-      keys.push({ name: out, value: compileExpression(`$${path.join('.')}`, env) })
-      keyFields.push({ name: out, ...pathField(src, out, path, unnest), required: false })
+      const field: FieldSpec = { name: out, ...pathField(src, out, path, unnest), required: false }
+      const read = compileExpression(`$${path.join('.')}`, env)
+      keys.push({ name: out, value: row => coerce(field, read(row)) })
+      keyFields.push(field)
     } else if (g && typeof g === 'object' && !Array.isArray(g) && Object.keys(g).length === 1) {
       const [unit, raw] = Object.entries(g)[0]!
       if (!(BUCKET_UNITS as readonly string[]).includes(unit)) fail(`$groupBy[${i}]`, `unknown time bucket ${JSON.stringify(unit)}; use ${BUCKET_UNITS.join(', ')}`)

@@ -1,4 +1,4 @@
-import { type ColumnChunk, type FileMetaData, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
+import { type ColumnChunk, type FileMetaData, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet'
 import type { DataFile } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, fromParquetRecord } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
@@ -29,7 +29,10 @@ export async function* readFileRowGroups(bucket: Bucket, schema: CollectionSchem
   // Our footers are a few KB per row group; hyparquet re-fetches if one is larger.
   const metadata = await parquetMetadataAsync(buffer, { initialFetchSize: FOOTER_GUESS })
   const compressors = await compressorsFor(metadata)
-  const columns = options.columns ? [...options.columns] : schema.fields.map(f => f.name)
+  // A file written before a field or aggregate was added lacks that column: read what it has;
+  // the missing fields come back null (or [] for arrays), as for a row that never set them.
+  const present = new Set(parquetSchema(metadata).children.map(c => c.element.name))
+  const columns = (options.columns ? [...options.columns] : schema.fields.map(f => f.name)).filter(c => present.has(c))
   let start = 0
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows)

@@ -4,6 +4,9 @@ import { type Manifest, loadManifest } from '../manifest/index.js'
 import { sqlTable } from './sql_source.js'
 import { PARAM_FUNCTION, type SqlText } from './sql_text.js'
 
+/** Half the default GC grace period. */
+const PIN_MS = 5 * 60_000
+
 export class SqlError extends Error {
   override name = 'SqlError'
   constructor(message: string, readonly position?: { start: number; end: number; line: number; column: number }) {
@@ -25,10 +28,16 @@ export async function runSql(sql: SqlText, tables: Record<string, ReadTarget>, c
   const now = ctx.now()
   const env = { now, params: sql.params }
   // One manifest version for every table scan of this query (joins, subqueries, self-joins).
-  let pinned: Promise<Manifest> | undefined
+  // A pin older than half the GC grace period could miss collected WAL segments: re-read then.
+  let pinned: { at: number; manifest: Promise<Manifest> } | undefined
   const shared: FindContext = {
     ...ctx,
-    snapshot: () => (pinned ??= ctx.bucket().then(b => loadManifest(b, ctx.prefix, now)).then(l => l.manifest)),
+    snapshot: () => {
+      if (!pinned || Date.now() - pinned.at > PIN_MS) {
+        pinned = { at: Date.now(), manifest: ctx.bucket().then(b => loadManifest(b, ctx.prefix, now)).then(l => l.manifest) }
+      }
+      return pinned.manifest
+    },
   }
   const scans: { table: string; stats: Explain }[] = []
   const sources: Record<string, AsyncDataSource> = {}

@@ -28,7 +28,8 @@ export function constValue(node: ExprNode, env: ConstEnv): Const {
       if (node.op !== '+' && node.op !== '-') return null
       const left = constValue(node.left, env)
       if (!left || !(left.value instanceof Date)) return null
-      if (node.right.type !== 'interval') return null
+      // The engine applies fractional intervals by its own rounding; leave those to it.
+      if (node.right.type !== 'interval' || !Number.isInteger(node.right.value)) return null
       const sign = node.op === '+' ? 1 : -1
       return { value: addInterval(left.value, sign * node.right.value, node.right.unit) }
     }
@@ -63,13 +64,14 @@ export function wherePushdown(where: ExprNode | undefined, schema: CollectionSch
       let other = n.right
       let op = n.op as string
       if (column.type !== 'identifier') { column = n.right; other = n.left; op = FLIP[op]! }
-      if (column.type !== 'identifier') return
+      // A qualified name (a.status) may belong to an outer query's table: not ours to prune on.
+      if (column.type !== 'identifier' || column.prefix) return
       const c = constValue(other, env)
       if (!c || !fits(schema, column.name, c.value)) return
       parts.push({ [column.name]: { [MONGO[op]!]: c.value } })
       return
     }
-    if (n.type === 'in valuelist' && n.expr.type === 'identifier') {
+    if (n.type === 'in valuelist' && n.expr.type === 'identifier' && !n.expr.prefix) {
       const name = n.expr.name
       const values = n.values.map(v => constValue(v, env))
       if (values.some(v => !v || !fits(schema, name, v.value))) return

@@ -52,9 +52,24 @@ export function rewriteIntervals(sql: string): string {
       i = end
       continue
     }
+    if (sql.startsWith('--', i)) {
+      const end = sql.indexOf('\n', i)
+      const stop = end < 0 ? sql.length : end
+      out += sql.slice(i, stop)
+      i = stop
+      continue
+    }
+    if (sql.startsWith('/*', i)) {
+      const end = sql.indexOf('*/', i + 2)
+      const stop = end < 0 ? sql.length : end + 2
+      out += sql.slice(i, stop)
+      i = stop
+      continue
+    }
     const m = /^INTERVAL\s+'\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*'/i.exec(sql.slice(i))
-    if (m && (i === 0 || !/[A-Za-z0-9_]/.test(sql[i - 1]!)) && UNITS[m[2]!.toLowerCase()]) {
-      out += `INTERVAL ${m[1]} ${UNITS[m[2]!.toLowerCase()]}`
+    const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined
+    if (m && unit && (i === 0 || !/[A-Za-z0-9_]/.test(sql[i - 1]!))) {
+      out += `INTERVAL ${wholeInterval(Number(m[1]), unit)}`
       i += m[0].length
       continue
     }
@@ -68,6 +83,15 @@ export function rewriteIntervals(sql: string): string {
     i++
   }
   return out
+}
+
+const SECONDS: Record<string, number> = { SECOND: 1, MINUTE: 60, HOUR: 3600, DAY: 86_400 }
+
+/** `1.5 HOUR` → `5400 SECOND`: the engine rounds fractional intervals, so spell them whole. */
+function wholeInterval(n: number, unit: string): string {
+  if (Number.isInteger(n) || !SECONDS[unit]) return `${n} ${unit}`
+  const seconds = n * SECONDS[unit]!
+  return Number.isInteger(seconds) ? `${seconds} SECOND` : `${n} ${unit}`
 }
 
 /** Index just past a quoted run starting at `start` ('' or "" inside are escaped quotes). */

@@ -195,6 +195,18 @@ describe('pruning', () => {
     expect(q.stats!.filesRead).toBe(0)
   })
 
+  it('strings order by code point, as Parquet statistics do (emoji after U+FFxx)', async () => {
+    const db = DB({ S: { t: 'timestamp!', s: 'string?' } }, { storage: new MemoryBucket(), now: () => T0 + 2 * HOUR, compaction: { rowGroupRows: 2 } })
+    const values = ['a', '\uFF5A', '😀', 'z', '\uE000', '\uFF00']
+    await db.S.bulkCreate(values.map((s, i) => ({ t: T0 + i, s })))
+    const before = [await db.S.find({ s: '\uFF5A' }), await db.S.find({ s: { $lt: '\uFF00' } }), await db.S.find({}, { sort: { s: 1 } })]
+    await db.compact()
+    const after = [await db.S.find({ s: '\uFF5A' }), await db.S.find({ s: { $lt: '\uFF00' } }), await db.S.find({}, { sort: { s: 1 } })]
+    expect(after).toEqual(before)
+    expect(after[0]!.length).toBe(1)
+    expect(after[2]!.map(r => r.s)).toEqual(['a', 'z', '\uE000', '\uFF00', '\uFF5A', '😀'])
+  })
+
   it('row groups inside a file are skipped by their statistics', async () => {
     const raw = new MemoryBucket()
     const db = DB({ TailEvents }, { storage: raw, now: () => T0 + 2 * HOUR, compaction: { rowGroupRows: 100 } })

@@ -205,6 +205,32 @@ describe('db.sql against DuckDB as the oracle', () => {
   })
 })
 
+describe('SQL pushdown never drops a row the WHERE keeps', () => {
+  const T = Date.parse('2024-01-15T12:00:00Z')
+  const db = DB({ A: { t: 'timestamp!', k: 'string?', status: 'int?' }, B: { t: 'timestamp!', status: 'int?' } }, { storage: new MemoryBucket(), now: () => T })
+  beforeAll(async () => {
+    await db.A.bulkCreate([{ t: T - 105 * 60_000, k: 'x', status: 500 }, { t: T - 10 * 60_000, k: 'y', status: 200 }])
+    await db.B.bulkCreate([{ t: T - 60_000, status: 200 }])
+    await db.compact()
+  })
+
+  it('a qualified outer column inside a subquery is not pushed into the inner table', async () => {
+    const rows = await db.sql`SELECT k, (SELECT COUNT(*) FROM B b WHERE a.status = 500) AS c FROM A a ORDER BY k`
+    expect(rows).toEqual([{ k: 'x', c: 1 }, { k: 'y', c: 0 }])
+  })
+
+  it('fractional intervals are spelled whole, and match the same rows pushed down or not', async () => {
+    expect((await db.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1.8 hours' ORDER BY k`).map(r => r.k)).toEqual(['x', 'y'])
+    expect((await db.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1.5 hours' ORDER BY k`).map(r => r.k)).toEqual(['y'])
+  })
+
+  it('comments do not confuse the INTERVAL rewrite', async () => {
+    const rows = await db.sql`SELECT k -- what's this
+      FROM A /* isn't it */ WHERE t > NOW() - INTERVAL '2 hours' ORDER BY k`
+    expect(rows.map(r => r.k)).toEqual(['x', 'y'])
+  })
+})
+
 describe('SQL pushdown', () => {
   it('the spec query over the last hour reads the same objects over 1 day of data as over 30', async () => {
     const reads = []

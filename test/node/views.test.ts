@@ -297,6 +297,73 @@ describe('backfill and recompaction of views', () => {
   })
 })
 
+describe('views stay exact through schema and data surprises', () => {
+  const T = Date.parse('2024-01-15T09:00:00Z')
+  const ev = (i: number, event: unknown, extra: Record<string, unknown> = {}) => ({ scriptName: 'w', outcome: 'ok', eventTimestamp: new Date(T + i * 1000), event, ...extra })
+
+  it('an aggregate added to a view reads old files (no such column) and is rebuilt; compaction never wedges', async () => {
+    const bucket = new MemoryBucket()
+    const clock = { now: T + 2 * HOUR }
+    const v1 = DB({ TailEvents, V: { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { n: { $count: '*' } } } }, { storage: bucket, now: () => clock.now })
+    await v1.TailEvents.bulkCreate([ev(1, null), ev(2, null)])
+    await v1.compact()
+    const v2 = DB({ TailEvents, V: { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { n: { $count: '*' }, w: { $sum: 'wallTime' } } } }, { storage: bucket, now: () => clock.now })
+    await v2.TailEvents.bulkCreate([ev(3, null, { wallTime: 5 })])
+    expect(await v2.V.find()).toEqual([{ scriptName: 'w', n: 3, w: 5 }]) // old file: empty state for w
+    expect((await v2.compact()).done).toBe(true)
+    expect(await v2.V.find()).toEqual([{ scriptName: 'w', n: 3, w: 5 }])
+    // A collection that gains a field reads its old files too.
+    const v3 = DB({ TailEvents, V: { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { n: { $count: '*' }, w: { $sum: 'wallTime' } } }, Extra: { t: 'timestamp!' } }, { storage: bucket, now: () => clock.now })
+    expect((await v3.compact()).done).toBe(true)
+  })
+
+  it('a nested value of the wrong type for a typed view column becomes null instead of failing the write', async () => {
+    const db = DB({ TailEvents, WorkerRequests }, { storage: new MemoryBucket(), now: () => T + 2 * HOUR })
+    await db.TailEvents.bulkCreate([
+      ev(1, { request: { url: 42, method: 'GET' }, response: { status: 'abc' } }),
+      ev(2, { request: { url: 'https://x/', method: 'GET' }, response: { status: 200.5 } }),
+      ev(3, { request: { url: 'https://y/', method: 'GET' }, response: { status: 2 ** 70 } }),
+    ])
+    expect((await db.compact()).rowsCompacted).toBe(3)
+    const rows = await db.WorkerRequests.find({}, { sort: { timestamp: 1 }, project: { url: 1, status: 1 } })
+    expect(rows).toEqual([{ url: null, status: null }, { url: 'https://x/', status: null }, { url: 'https://y/', status: null }])
+  })
+
+  it('object-valued keys group the same from the WAL and from Parquet', async () => {
+    const db = DB({
+      TailEvents,
+      ByVersion: { $from: 'TailEvents', $groupBy: ['scriptName', 'scriptVersion'], $compute: { n: { $count: '*' }, d: { $countDistinct: 'scriptVersion' } } },
+    }, { storage: new MemoryBucket(), now: () => T + 2 * HOUR })
+    await db.TailEvents.bulkCreate([ev(1, null, { scriptVersion: { tag: 'v1', id: 'a' } })])
+    await db.compact()
+    await db.TailEvents.bulkCreate([ev(2, null, { scriptVersion: { tag: 'v1', id: 'a' } })])
+    expect(await db.ByVersion.find()).toEqual([{ scriptName: 'w', scriptVersion: { id: 'a', tag: 'v1' }, n: 2, d: 1 }])
+  })
+
+  it('changing a source view rebuilds the views built on it; dropping and re-adding a view backfills it', async () => {
+    const bucket = new MemoryBucket()
+    const clock = { now: T + 2 * HOUR }
+    const schema = (k: string) => ({
+      TailEvents,
+      V1: { $from: 'TailEvents', $filter: { outcome: k }, $select: { s: '$scriptName', t: '$eventTimestamp' } },
+      V2: { $from: 'V1', $groupBy: ['s'], $compute: { n: { $count: '*' } } },
+    })
+    const a = DB(schema('ok'), { storage: bucket, now: () => clock.now })
+    await a.TailEvents.bulkCreate([ev(1, null), ev(2, null, { outcome: 'exception' }), ev(3, null, { outcome: 'exception' })])
+    await a.compact()
+    expect(await a.V2.find()).toEqual([{ s: 'w', n: 1 }])
+    const b = DB(schema('exception'), { storage: bucket, now: () => clock.now })
+    await b.compact()
+    expect(await b.V2.find()).toEqual([{ s: 'w', n: 2 }])
+    // A deployment without V2 compacts new data; V2 comes back and must cover it.
+    const without = DB({ TailEvents, V1: schema('exception').V1 }, { storage: bucket, now: () => clock.now })
+    await without.TailEvents.bulkCreate([ev(4, null, { outcome: 'exception' })])
+    await without.compact()
+    await b.compact()
+    expect(await b.V2.find()).toEqual([{ s: 'w', n: 3 }])
+  })
+})
+
 describe('view definitions are checked at DB() time', () => {
   const bad: [Record<string, unknown>, RegExp][] = [
     [{ V: { $from: 'TailEvents', $select: { a: '$scriptName' }, $groupBy: ['a'] } }, /view V\.\$select: a view either selects/],
