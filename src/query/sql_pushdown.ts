@@ -49,14 +49,24 @@ function addInterval(d: Date, n: number, unit: string): Date {
 const FLIP: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=', '=': '=', '==': '=' }
 const MONGO: Record<string, string> = { '=': '$eq', '==': '$eq', '<': '$lt', '<=': '$lte', '>': '$gt', '>=': '$gte' }
 
+export interface Pushdown {
+  filter: Filter
+  /**
+   * True when the filter is exactly the WHERE clause (every conjunct translated, with the
+   * same semantics in both engines), so the engine need not evaluate it again per row.
+   */
+  complete: boolean
+}
+
 /**
  * The part of a WHERE clause that can prune reads, as a find() filter: the AND-ed
  * comparisons and IN lists of a typed column against constants of that column's type.
- * The engine still applies the whole WHERE itself, so whatever cannot be translated is
- * simply left out: the filter selects a superset, never fewer rows.
+ * Whatever cannot be translated is left out, so the filter selects a superset; the engine
+ * then applies the WHERE itself unless the translation was complete.
  */
-export function wherePushdown(where: ExprNode | undefined, schema: CollectionSchema, env: ConstEnv): Filter {
+export function wherePushdown(where: ExprNode | undefined, schema: CollectionSchema, env: ConstEnv): Pushdown {
   const parts: Filter[] = []
+  let complete = true
   const visit = (n: ExprNode): void => {
     if (n.type === 'binary' && n.op === 'AND') { visit(n.left); visit(n.right); return }
     if (n.type === 'binary' && MONGO[n.op]) {
@@ -65,21 +75,38 @@ export function wherePushdown(where: ExprNode | undefined, schema: CollectionSch
       let op = n.op as string
       if (column.type !== 'identifier') { column = n.right; other = n.left; op = FLIP[op]! }
       // A qualified name (a.status) may belong to an outer query's table: not ours to prune on.
-      if (column.type !== 'identifier' || column.prefix) return
+      if (column.type !== 'identifier' || column.prefix) { complete = false; return }
       const c = constValue(other, env)
-      if (!c || !fits(schema, column.name, c.value)) return
+      if (!c || !fits(schema, column.name, c.value)) { complete = false; return }
       parts.push({ [column.name]: { [MONGO[op]!]: c.value } })
+      if (!exact(schema, column.name, MONGO[op]!)) complete = false
       return
     }
     if (n.type === 'in valuelist' && n.expr.type === 'identifier' && !n.expr.prefix) {
       const name = n.expr.name
       const values = n.values.map(v => constValue(v, env))
-      if (values.some(v => !v || !fits(schema, name, v.value))) return
+      if (values.some(v => !v || !fits(schema, name, v.value))) { complete = false; return }
       parts.push({ [name]: { $in: values.map(v => v!.value) } })
+      if (!exact(schema, name, '$in')) complete = false
+      return
     }
+    complete = false
   }
   if (where) visit(where)
-  return parts.length ? { $and: parts } : {}
+  return { filter: parts.length ? { $and: parts } : {}, complete: complete && !!where }
+}
+
+/**
+ * Where find() and the SQL engine agree exactly: numbers in every comparison, timestamps in
+ * ranges (the engine compares Dates for equality by identity), strings for equality only
+ * (their orders differ beyond U+FFFF).
+ */
+function exact(schema: CollectionSchema, column: string, op: string): boolean {
+  const type = schema.fields.find(f => f.name === column)?.type
+  if (type === 'int' || type === 'double') return true
+  if (type === 'timestamp') return op !== '$eq' && op !== '$in'
+  if (type === 'string' || type === 'boolean') return op === '$eq' || op === '$in'
+  return false
 }
 
 /** Only a constant of the column's own type pushes down; SQL's coercions are left to the engine. */

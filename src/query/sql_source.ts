@@ -18,10 +18,11 @@ export function sqlTable(target: ReadTarget, ctx: FindContext, env: ConstEnv, sc
     scan(options: ScanOptions) {
       const wanted = options.columns ?? [...fields, ...nested]
       const roots = [...new Set(wanted.map(c => c.split('.')[0]!))].filter(r => fields.includes(r))
-      const filter = wherePushdown(options.where, schema, env)
-      const query = new FindQuery<Record<string, unknown>>(target, ctx, filter, { project: Object.fromEntries(roots.map(r => [r, 1])) })
+      const pushed = wherePushdown(options.where, schema, env)
+      // Columns the WHERE reads must be read even when the engine will not evaluate it.
+      const query = new FindQuery<Record<string, unknown>>(target, ctx, pushed.filter, { project: Object.fromEntries(roots.map(r => [r, 1])) })
       return {
-        appliedWhere: false,
+        appliedWhere: pushed.complete,
         appliedLimitOffset: false,
         async *rows(): AsyncGenerator<AsyncRow> {
           try {

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { type ExprNode, parseSql } from 'squirreling'
+import { wherePushdown } from '../../src/query/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DB, SqlError } from '../../src/index.js'
 import { compileCollection, normalizeRow, toPublicRow } from '../../src/schema/index.js'
@@ -222,6 +224,22 @@ describe('SQL pushdown never drops a row the WHERE keeps', () => {
   it('fractional intervals are spelled whole, and match the same rows pushed down or not', async () => {
     expect((await db.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1.8 hours' ORDER BY k`).map(r => r.k)).toEqual(['x', 'y'])
     expect((await db.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1.5 hours' ORDER BY k`).map(r => r.k)).toEqual(['y'])
+  })
+
+  it('the engine skips its own WHERE only when the pushed-down filter is exactly it', () => {
+    const schemaA = compileCollection('A', { t: 'timestamp!', k: 'string?', status: 'int?' })
+    const env = { now: T, params: [new Date(T)] }
+    const fn = { apply: () => null, arguments: { min: 0, max: 1 } }
+    const where = (sql: string) => (parseSql({ query: `SELECT * FROM A WHERE ${sql}`, functions: { NOW: fn, __PARAM: fn } }) as { where?: ExprNode }).where
+    const complete = (sql: string) => wherePushdown(where(sql), schemaA, env).complete
+    expect(complete("t > NOW() - INTERVAL 1 HOUR AND status >= 500 AND k = 'x'")).toBe(true)
+    expect(complete("k IN ('x', 'y') AND status < 3")).toBe(true)
+    expect(complete("k > 'x'")).toBe(false) // string order differs beyond U+FFFF
+    expect(complete('t = __PARAM(0)')).toBe(false) // the engine compares Dates by identity
+    expect(complete("status >= 500 OR k = 'x'")).toBe(false)
+    expect(complete('a.status = 500')).toBe(false)
+    expect(complete('status IS NOT NULL')).toBe(false)
+    expect(wherePushdown(where("status >= 500 OR k = 'x'"), schemaA, env).filter).toEqual({})
   })
 
   it('comments do not confuse the INTERVAL rewrite', async () => {
