@@ -41,9 +41,11 @@ export async function runSql(sql: SqlText, tables: Record<string, ReadTarget>, c
   }
   const scans: { table: string; stats: Explain }[] = []
   const sources: Record<string, AsyncDataSource> = {}
+  // Known once the query is parsed; the scans start only after that.
+  let referenced: Set<string> | null = null
   for (const [name, target] of Object.entries(tables)) {
     const collected: Explain[] = []
-    const src = sqlTable(target, shared, env, collected)
+    const src = sqlTable(target, shared, env, collected, () => referenced)
     sources[name] = {
       ...src,
       scan: opts => {
@@ -66,6 +68,7 @@ export async function runSql(sql: SqlText, tables: Record<string, ReadTarget>, c
   }
   try {
     const statement = parseSql({ query: sql.text, functions })
+    referenced = referencedColumns(statement)
     const rows = await collect(executeSql({ tables: sources, query: statement, functions }))
     return { rows: rows as Record<string, unknown>[], scans }
   } catch (e) {
@@ -85,4 +88,24 @@ function toSqlError(e: unknown, text: string): Error {
   const err = new SqlError(`${e.message} (line ${line}, column ${column})\n  ${snippet.trim()}`, where)
   ;(err as Error & { cause?: unknown }).cause = e
   return err
+}
+
+/**
+ * Every column name the statement mentions, or null if it selects `*` somewhere. The engine
+ * asks a scan for "all columns" both for `SELECT *` and for `COUNT(*)`; this tells them apart,
+ * so `SELECT COUNT(*)` does not decode every variant column.
+ */
+function referencedColumns(statement: unknown): Set<string> | null {
+  const names = new Set<string>()
+  let star = false
+  const walk = (node: unknown, inSelectList: boolean): void => {
+    if (star || node === null || typeof node !== 'object') return
+    if (Array.isArray(node)) { for (const n of node) walk(n, inSelectList); return }
+    const o = node as Record<string, unknown>
+    if (o.type === 'identifier' && typeof o.name === 'string') names.add(o.name)
+    if (o.type === 'star' && inSelectList) { star = true; return }
+    for (const [k, v] of Object.entries(o)) walk(v, k === 'columns')
+  }
+  walk(statement, false)
+  return star ? null : names
 }

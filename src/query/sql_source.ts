@@ -9,18 +9,24 @@ import { type ConstEnv, wherePushdown } from './sql_pushdown.js'
  * the WHERE clause's prunable part chooses partitions, files and row groups, and only the
  * columns the query names are read.
  */
-export function sqlTable(target: ReadTarget, ctx: FindContext, env: ConstEnv, scans: Explain[]): AsyncDataSource {
+export function sqlTable(target: ReadTarget, ctx: FindContext, env: ConstEnv, scans: Explain[], referenced: () => Set<string> | null = () => null): AsyncDataSource {
   const schema = target.output
   const fields = schema.fields.filter(f => !f.hidden).map(f => f.name)
   const nested = schema.promoted.map(p => p.path.join('.')).filter(p => !fields.includes(p))
   return {
     columns: [...fields, ...nested],
     scan(options: ScanOptions) {
-      const wanted = options.columns ?? [...fields, ...nested]
+      const all = [...fields, ...nested]
+      const named = referenced()
+      // The engine asks for all columns both for `*` and for COUNT(*); the statement tells which.
+      const wanted = options.columns ?? (named ? all.filter(c => named.has(c)) : all)
       const roots = [...new Set(wanted.map(c => c.split('.')[0]!))].filter(r => fields.includes(r))
       const pushed = wherePushdown(options.where, schema, env)
       // Columns the WHERE reads must be read even when the engine will not evaluate it.
-      const query = new FindQuery<Record<string, unknown>>(target, ctx, pushed.filter, { project: Object.fromEntries(roots.map(r => [r, 1])) })
+      // Nothing named (COUNT(*)): read one cheap visible column, just to count rows.
+      const fallback = fields.includes(schema.timeField) ? schema.timeField : fields[0]!
+      const project = Object.fromEntries((roots.length ? roots : [fallback]).map(r => [r, 1 as const]))
+      const query = new FindQuery<Record<string, unknown>>(target, ctx, pushed.filter, { project })
       return {
         appliedWhere: pushed.complete,
         appliedLimitOffset: false,

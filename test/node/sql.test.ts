@@ -242,6 +242,18 @@ describe('SQL pushdown never drops a row the WHERE keeps', () => {
     expect(wherePushdown(where("status >= 500 OR k = 'x'"), schemaA, env).filter).toEqual({})
   })
 
+  it('COUNT(*) counts every row of collections and of views whose time column is hidden', async () => {
+    const logs = DB({ TailEvents, WorkerLogs }, { storage: new MemoryBucket(), now: () => T })
+    const events = makeEvents(50, { start: T - HOUR, spanMs: HOUR, seed: 4 })
+    await logs.TailEvents.bulkCreate(events.slice(0, 30))
+    await logs.compact()
+    await logs.TailEvents.bulkCreate(events.slice(30))
+    const r = await logs.sql.explain`SELECT COUNT(*) AS n FROM TailEvents`
+    expect(r.rows).toEqual([{ n: 50 }])
+    expect(r.scans[0]!.stats).toMatchObject({ rowsRead: 50, segmentsRead: 1, filesRead: 1 })
+    expect(await logs.sql`SELECT COUNT(*) AS n FROM WorkerLogs`).toEqual([{ n: events.reduce((n, e) => n + (e.logs?.length ?? 0), 0) }])
+  })
+
   it('comments do not confuse the INTERVAL rewrite', async () => {
     const rows = await db.sql`SELECT k -- what's this
       FROM A /* isn't it */ WHERE t > NOW() - INTERVAL '2 hours' ORDER BY k`
