@@ -1,5 +1,5 @@
 import { type DataFile, type LoadedManifest, collectionState, partitionOf } from '../manifest/index.js'
-import { type CollectionSchema, type StoredRow, normalizeRow } from '../schema/index.js'
+import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
 import { type QuarantineEntry, type SegmentRef, WalCorruptError, decodeSegment, listSegments, writeQuarantine } from '../wal/index.js'
 import { writeDataFile } from './file_writer.js'
 import { writeViewDeltas } from './view_writer.js'
@@ -63,7 +63,7 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
     for (const [index, raw] of segRows.entries()) {
       // The schema may have changed since the row was written: check it again. Fields the
       // schema no longer has are dropped; a row that no longer fits goes to quarantine.
-      const n = normalizeRow(schema, known(schema, raw))
+      const n = recheckStoredRow(schema, raw)
       if (!n.ok) { misfits.push({ index, reason: `${seg.key}: ${n.reason}`, event: raw }); continue }
       const row = n.row
       const p = partitionOf(row[schema.timeField] as number)
@@ -102,8 +102,3 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
   }
 }
 
-function known(schema: CollectionSchema, row: StoredRow): StoredRow {
-  const out: StoredRow = {}
-  for (const f of schema.fields) if (f.name in row) out[f.name] = row[f.name]
-  return out
-}

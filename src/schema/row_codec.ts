@@ -31,6 +31,28 @@ export function normalizeRow(schema: CollectionSchema, input: unknown): Normaliz
   return { ok: true, row }
 }
 
+/**
+ * Re-checks a row read back from the WAL against the current schema, cheaply: the row is
+ * already plain JSON, so variant values are taken as they are; fields the schema no longer
+ * has are dropped, and scalars are checked for type. For rows written before a schema change.
+ */
+export function recheckStoredRow(schema: CollectionSchema, row: StoredRow): Normalized {
+  const out: StoredRow = {}
+  for (const field of schema.fields) {
+    const v = row[field.name]
+    if (field.type === 'variant' && !field.array) {
+      if ((v === null || v === undefined) && field.required) return { ok: false, reason: `${field.name}: is required (variant!) but missing` }
+      out[field.name] = v ?? null
+      continue
+    }
+    if (field.type === 'variant' && Array.isArray(v)) { out[field.name] = v; continue }
+    const r = normalizeField(field, v)
+    if (typeof r === 'string') return { ok: false, reason: `${field.name}: ${r}` }
+    out[field.name] = r.value
+  }
+  return { ok: true, row: out }
+}
+
 function normalizeField(field: FieldSpec, value: unknown): { value: unknown } | string {
   if (field.array) {
     if (value === undefined || value === null) return { value: [] }
