@@ -3,79 +3,16 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { compileCollection, normalizeRow, toPublicRow } from '../../src/schema/index.js'
 import { MemoryBucket } from '../../src/storage/index.js'
-import { TailEvents, type TailEvent, type TraceItemLike, WorkerErrors, WorkerLogs, WorkerRequests, traceItemToTailEvent } from '../../src/tail/index.js'
+import { TailEvents, type TailEvent, type TraceItemLike, WorkerLogs, WorkerRequests, traceItemToTailEvent } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
 import { floorDay, floorHour, groupBy, quantile, type Row } from '../helpers/reference.js'
 import { canonical } from '../helpers/rows.js'
+import { SPEC_SCHEMA } from '../helpers/spec_schema.js'
 
 const HOUR = 3_600_000
 const T0 = Date.parse('2024-01-15T00:00:00Z')
 const schema = compileCollection('TailEvents', TailEvents)
 const recorded = JSON.parse(readFileSync(new URL('../fixtures/trace-items.json', import.meta.url), 'utf8')) as TraceItemLike[]
-
-// The spec's db.ts schema, verbatim, plus the spec's other custom views.
-const SPEC_SCHEMA = {
-  TailEvents,
-  WorkerLogs,
-  WorkerErrors,
-  WorkerRequests,
-  EndpointMetrics: {
-    $from: 'WorkerRequests',
-    $groupBy: ['scriptName', 'method', { hour: '$timestamp' }],
-    $compute: {
-      requestCount: { $count: '*' },
-      errorRate: { $avg: { $cond: [{ $ne: ['$outcome', 'ok'] }, 1, 0] } },
-    },
-    $refresh: { mode: 'scheduled', schedule: '0 * * * *' },
-  },
-  ColoErrors: {
-    $from: 'WorkerErrors',
-    $groupBy: ['colo', { hour: '$timestamp' }],
-    $compute: {
-      errorCount: { $count: '*' },
-      uniqueScripts: { $countDistinct: 'scriptName' },
-    },
-  },
-  RequestLatency: {
-    $from: 'TailEvents',
-    $filter: { 'event.request': { $exists: true } },
-    $groupBy: ['scriptName', { hour: '$eventTimestamp' }],
-    $compute: {
-      p50: { $percentile: ['duration', 0.5] },
-      p95: { $percentile: ['duration', 0.95] },
-      p99: { $percentile: ['duration', 0.99] },
-      requestCount: { $count: '*' },
-    },
-    $refresh: { mode: 'scheduled', schedule: '0 * * * *' },
-  },
-  ErrorPatterns: {
-    $from: 'WorkerErrors',
-    $groupBy: ['scriptName', 'exceptionName', 'exceptionMessage'],
-    $compute: {
-      occurrences: { $count: '*' },
-      firstSeen: { $min: 'timestamp' },
-      lastSeen: { $max: 'timestamp' },
-      affectedColos: { $countDistinct: 'colo' },
-    },
-  },
-  StatusCodes: {
-    $from: 'WorkerRequests',
-    $groupBy: ['scriptName', 'status', { day: '$timestamp' }],
-    $compute: {
-      count: { $count: '*' },
-    },
-  },
-  DailyMetrics: {
-    $from: 'WorkerRequests',
-    $groupBy: [{ day: '$timestamp' }],
-    $compute: { /* ... */ },
-    $refresh: { mode: 'scheduled', schedule: '0 * * * *' },  // Hourly
-  },
-  OnlyErrors: {
-    $from: 'TailEvents',
-    $filter: { outcome: { $ne: 'ok' } },
-  },
-}
 
 type Ev = TailEvent & Row
 const inputs = [

@@ -10,25 +10,11 @@ import type {
   WorkerLog,
   WorkerRequest,
 } from '../../src/tail/index.js'
-import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from '../../src/tail/index.js'
+import { SPEC_SCHEMA } from '../helpers/spec_schema.js'
 
 declare const env: { PARQUEDB: R2Bucket }
 
-export const db = DB({
-  TailEvents,
-  WorkerLogs,
-  WorkerErrors,
-  WorkerRequests,
-  EndpointMetrics: {
-    $from: 'WorkerRequests',
-    $groupBy: ['scriptName', 'method', { hour: '$timestamp' }],
-    $compute: {
-      requestCount: { $count: '*' },
-      errorRate: { $avg: { $cond: [{ $ne: ['$outcome', 'ok'] }, 1, 0] } },
-    },
-    $refresh: { mode: 'scheduled', schedule: '0 * * * *' },
-  },
-}, {
+export const db = DB(SPEC_SCHEMA, {
   storage: { type: 'r2', bucket: env.PARQUEDB },
 })
 
