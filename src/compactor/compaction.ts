@@ -29,10 +29,12 @@ function context(config: CompactorConfig, counting: CountingBucket): PassContext
 }
 
 /**
- * One bounded compaction pass, what the cron runs: fold WAL batches into L0 files,
- * merge quiet or crowded partitions (and pending recompacts) into L1, then collect
- * garbage. Every step commits on its own, so a pass that dies or runs out of time
- * leaves a consistent manifest and the next pass carries on (invariants 4 and 7).
+ * One bounded compaction pass, what the cron runs: note new or changed views (queueing
+ * their rebuild), fold WAL batches into L0 files together with the views they feed, refresh
+ * scheduled views that are due, merge quiet or crowded partitions (and pending recompacts),
+ * rebuild queued view partitions, then collect garbage. Every step commits on its own, so
+ * a pass that dies or runs out of time leaves a consistent manifest and the next pass
+ * carries on (invariants 4 and 7).
  */
 export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   const counting = new CountingBucket(config.bucket)
@@ -79,13 +81,13 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
       worked = true
       s.partitionsRecompacted++
     }
-    if (timeLeft(ctx)) {
-      // A cached manifest is safe for the sweep: a file another compactor commits is younger than
-      // half the orphan age (commitStep refuses older outputs), so the sweep never takes it.
-      const r = await commitStep(ctx, loaded => collectGarbage(ctx, loaded), retry)
-      if (r) { worked = true; s.objectsDeleted += r.deleted }
-    }
     s.done = timeLeft(ctx)
+    // Collection runs every pass, even one whose budget went to a backlog: it is small (one
+    // LIST page per collection), and skipping it under load would let garbage and the
+    // manifest's consumed list grow without bound. A cached manifest is safe for the sweep:
+    // a file another compactor commits is younger than half the orphan age.
+    const r = await commitStep(ctx, loaded => collectGarbage(ctx, loaded), retry)
+    if (r) { worked = true; s.objectsDeleted += r.deleted }
   } catch (e) {
     // Losing every race means another compactor is doing the work; that is not a failure.
     if (!(e instanceof CompactionConflictError)) throw e

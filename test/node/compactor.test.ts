@@ -272,6 +272,17 @@ describe('compaction', () => {
     expect((await db.TailEvents.find()).length).toBe(50)
   })
 
+  it('garbage is collected even by a pass whose budget is already spent', async () => {
+    const { db, bucket, clock } = store()
+    await ingest(db, 40, 10)
+    await db.compact()
+    clock.now += 11 * 60_000
+    await ingest(db, 40, 10, 2)
+    const spent = await db.compact({ timeBudgetMs: 0 })
+    expect(spent).toMatchObject({ segmentsCompacted: 0, objectsDeleted: 4, done: false })
+    expect((await bucket.list({ prefix: 'wal/' })).objects.length).toBe(4) // the new, uncompacted batch
+  })
+
   it('the sweep deletes unreferenced files only once they are orphanAfterMs old', async () => {
     const { db, bucket, clock } = store()
     await ingest(db, 20, 20)
