@@ -90,8 +90,10 @@ const SECONDS: Record<string, number> = { SECOND: 1, MINUTE: 60, HOUR: 3600, DAY
 /** `1.5 HOUR` → `5400 SECOND`: the engine rounds fractional intervals, so spell them whole. */
 function wholeInterval(n: number, unit: string): string {
   if (Number.isInteger(n) || !SECONDS[unit]) return `${n} ${unit}`
-  const seconds = n * SECONDS[unit]!
-  return Number.isInteger(seconds) ? `${seconds} SECOND` : `${n} ${unit}`
+  // 1.1 × 3600 is 3960.0000000000005 in floating point: round, then accept only a near-exact match.
+  const exact = n * SECONDS[unit]!
+  const seconds = Math.round(exact)
+  return Math.abs(exact - seconds) < 1e-6 ? `${seconds} SECOND` : `${n} ${unit}`
 }
 
 /** Index just past a quoted run starting at `start` ('' or "" inside are escaped quotes). */

@@ -226,6 +226,15 @@ describe('SQL pushdown never drops a row the WHERE keeps', () => {
     expect((await db.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1.5 hours' ORDER BY k`).map(r => r.k)).toEqual(['y'])
   })
 
+  it('a fraction that is not exact in floating point (1.1 h = 3960.0000000000005 s) still becomes whole seconds', async () => {
+    const db2 = DB({ A: { t: 'timestamp!', k: 'string?' } }, { storage: new MemoryBucket(), now: () => T })
+    await db2.A.bulkCreate([{ t: T - 70 * 60_000, k: 'old' }, { t: T - 65 * 60_000, k: 'new' }])
+    // 1.1 hours is 66 minutes: if the engine rounded it to 1 hour, 'new' would be dropped.
+    expect((await db2.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1.1 hours'`).map(r => r.k)).toEqual(['new'])
+    await db2.compact()
+    expect((await db2.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1.1 hours'`).map(r => r.k)).toEqual(['new'])
+  })
+
   it('the engine skips its own WHERE only when the pushed-down filter is exactly it', () => {
     const schemaA = compileCollection('A', { t: 'timestamp!', k: 'string?', status: 'int?' })
     const env = { now: T, params: [new Date(T)] }
