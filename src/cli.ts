@@ -4,9 +4,12 @@
  * tail worker's admin API (--url) or a local folder bucket (--dir).
  */
 import { realpathSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { DB } from './index.js'
+import { normalizePrefix } from './db/options.js'
+import { DB, type DBCore } from './index.js'
+import { loadManifest } from './manifest/index.js'
 import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from './tail/index.js'
 
 const USAGE = `usage: parquedb <status|compact|recompact|sql> (--url <worker url> | --dir <folder>) [options]
@@ -27,11 +30,44 @@ options:
   --to <date>            recompact: end of the range, exclusive
   --collections <a,b>    recompact: only these collections
   --prefix <prefix>      --dir: key prefix inside the bucket
+  --schema <module>      --dir: an ES module (.js/.mjs) exporting your DB schema as \`schema\`
+                         or default; without it the CLI knows TailEvents and the three
+                         pre-built views only
+  --force                --dir compact/recompact: run even though the store has views the
+                         schema does not define (the worker's next pass rebuilds them)
   --token <token>        --url: admin bearer token
 `
 
 export class CliError extends Error {
   override name = 'CliError'
+}
+
+type Schema = Record<string, Record<string, unknown>>
+
+async function loadSchema(path: string): Promise<Schema> {
+  let mod: Record<string, unknown>
+  try {
+    mod = await import(pathToFileURL(resolve(path)).href) as Record<string, unknown>
+  } catch (e) {
+    throw new CliError(`--schema ${path}: cannot import it (${(e as Error).message}); it must be an ES module Node can run, e.g. compiled .js or .mjs`)
+  }
+  const schema = mod.schema ?? mod.default
+  if (typeof schema !== 'object' || schema === null) throw new CliError(`--schema ${path}: export the schema object as \`schema\` or as the default export`)
+  return schema as Schema
+}
+
+/**
+ * A pass run by a DB that lacks some of the store's views makes the store forget them, and the
+ * worker's next pass then rebuilds each from all stored data: refuse unless asked to.
+ */
+async function refuseForeignViews(db: DBCore, schema: object, prefix: string | undefined): Promise<void> {
+  const { manifest } = await loadManifest(await db.bucket(), normalizePrefix(prefix), Date.now())
+  const foreign = Object.entries(manifest.views ?? {}).filter(([name, v]) => v.definition !== undefined && !(name in schema)).map(([name]) => name)
+  if (foreign.length) {
+    throw new CliError(`this store has views the CLI's schema does not define: ${foreign.join(', ')}. `
+      + 'A pass run here would make the store forget them and the worker would rebuild them from all stored data. '
+      + 'Pass --schema <module> exporting your schema, use --url against the worker, or --force.')
+  }
 }
 
 function parseDate(name: string, v: string | undefined): Date | undefined {
@@ -49,7 +85,8 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
       allowPositionals: true,
       options: {
         url: { type: 'string' }, dir: { type: 'string' }, token: { type: 'string' }, prefix: { type: 'string' },
-        from: { type: 'string' }, to: { type: 'string' }, collections: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        from: { type: 'string' }, to: { type: 'string' }, collections: { type: 'string' }, schema: { type: 'string' },
+        force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     })
   } catch (e) {
@@ -81,7 +118,9 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
     if (!res.ok) throw new CliError(`${res.status} ${res.statusText} from ${path}: ${text}`)
     result = JSON.parse(text)
   } else {
-    const db = DB({ TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }, { storage: { type: 'fs', path: values.dir! }, ...(values.prefix ? { prefix: values.prefix } : {}) })
+    const schema: Schema = values.schema ? await loadSchema(values.schema) : { TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }
+    const db = DB(schema, { storage: { type: 'fs', path: values.dir! }, ...(values.prefix ? { prefix: values.prefix } : {}) })
+    if ((command === 'compact' || command === 'recompact') && !values.force) await refuseForeignViews(db, schema, values.prefix)
     if (command === 'status') result = await db.status()
     else if (command === 'compact') result = await db.compact()
     else if (command === 'sql') result = (await db.sql([query!] as unknown as TemplateStringsArray))

@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli.js'
 import { DB } from '../../src/index.js'
-import { TailEvents } from '../../src/tail/index.js'
+import { TailEvents, WorkerRequests } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
 
 const run = promisify(execFile)
@@ -49,6 +50,35 @@ describe('the built package and its CLI', () => {
     await expect(main(['recompact', '--dir', dir, '--from', 'soon'], capture)).rejects.toThrow('--from: not a date: soon')
     await expect(main(['status'], capture)).rejects.toThrow('give exactly one of --url or --dir')
     await expect(main(['explode', '--dir', dir], capture)).rejects.toThrow('unknown command "explode"')
+  })
+
+  it('parquedb compact --dir refuses a store with views it does not know, and keeps them with --schema', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parquedb-cli-views-'))
+    const Failed = { $from: 'WorkerRequests', $filter: { status: { $gte: 500 } } }
+    const db = DB({ TailEvents, WorkerRequests, Failed }, { storage: { type: 'fs', path: dir } })
+    const start = Date.parse('2024-01-15T09:00:00Z')
+    await db.TailEvents.bulkCreate(makeEvents(40, { start, spanMs: 3_600_000 }))
+    await db.compact()
+    await db.TailEvents.bulkCreate(makeEvents(40, { start: start + 3_600_000, spanMs: 3_600_000, seed: 2 }))
+    const capture = () => {}
+    await expect(main(['compact', '--dir', dir], capture)).rejects.toThrow("views the CLI's schema does not define: Failed")
+    await expect(main(['recompact', '--dir', dir], capture)).rejects.toThrow('Failed')
+
+    // The same schema from a module: the CLI's pass keeps the view current, nothing to rebuild.
+    const mod = join(dir, 'schema.mjs')
+    await writeFile(mod, `import { TailEvents, WorkerRequests } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/tail/index.js')).href)}
+      export const schema = { TailEvents, WorkerRequests, Failed: ${JSON.stringify(Failed)} }`)
+    expect(await main(['compact', '--dir', dir, '--schema', mod], capture)).toBe(0)
+    expect((await db.compact()).partitionsRecompacted).toBe(0)
+    const failed = (await db.TailEvents.find()).filter(r => (r.event as { response?: { status?: number } } | null)?.response?.status !== undefined && (r.event as { response: { status: number } }).response.status >= 500)
+    expect(failed.length).toBeGreaterThan(0)
+    expect((await db.Failed.find()).length).toBe(failed.length)
+
+    // --force runs anyway: the store forgets the view and the worker's next pass rebuilds it.
+    await db.TailEvents.bulkCreate(makeEvents(10, { start: start + 7_200_000, spanMs: 60_000, seed: 3 }))
+    expect(await main(['compact', '--dir', dir, '--force'], capture)).toBe(0)
+    expect((await db.compact()).partitionsRecompacted).toBeGreaterThan(0)
+    await expect(main(['compact', '--dir', dir, '--schema', join(dir, 'missing.mjs')], capture)).rejects.toThrow('--schema')
   })
 
   it('the installed bin runs', async () => {
