@@ -127,6 +127,53 @@ describe(`tail engine vs DuckDB, ${EVENTS} TailEvents over 24 h`, async () => {
     results.viewMaintenance = { ms: Math.round(ms), withoutViewsMs: plain, overhead: +(ms / plain).toFixed(2) }
   })
 
+  it('steady state: a pass every minute over 3 h of traffic, vs DuckDB converting each minute', async () => {
+    // What the cron sees in production: each minute's batches arrive, then one pass runs.
+    const PER_MINUTE = Number(process.env.BENCH_PER_MINUTE ?? 300)
+    const MINUTES = 180
+    let clock = T0
+    const counting = new CountingBucket(new FsBucket(join(dir, 'steady-bucket')))
+    const sdb = DB({ TailEvents }, { storage: counting, now: () => clock })
+    const minuteDir = join(dir, 'steady-minute')
+    await mkdir(minuteDir, { recursive: true })
+    const passMs: number[] = []
+    const duckMs: number[] = []
+    let walBytes = 0
+    let parquetBytesWritten = 0
+    for (let minute = 0; minute < MINUTES; minute++) {
+      const batch = makeEvents(PER_MINUTE, { start: clock, spanMs: 60_000, seed: 1000 + minute })
+      clock += 60_000
+      const before = counting.ops.bytesWritten
+      for (let i = 0; i < batch.length; i += BATCH) await sdb.TailEvents.bulkCreate(batch.slice(i, i + BATCH))
+      walBytes += counting.ops.bytesWritten - before
+      const written = counting.ops.bytesWritten
+      const t = performance.now()
+      const pass = await sdb.compact()
+      passMs.push(performance.now() - t)
+      expect(pass.rowsCompacted).toBe(PER_MINUTE)
+      parquetBytesWritten += counting.ops.bytesWritten - written
+      // DuckDB's share of the same work: this minute's NDJSON to one Parquet file.
+      const ndjson = join(minuteDir, 'minute.ndjson')
+      await writeFile(ndjson, batch.map(e => JSON.stringify(e)).join('\n'))
+      duckMs.push((await timeIt(() => duck.run(`COPY (SELECT * FROM read_ndjson_auto('${ndjson}') ORDER BY eventTimestamp) TO '${join(minuteDir, 'minute.parquet')}' (FORMAT parquet, COMPRESSION snappy)`), 1)).ms)
+    }
+    const { manifest } = await loadManifest(counting, '', 0)
+    const files = manifest.collections.TailEvents!.files
+    const storedBytes = files.reduce((n, f) => n + f.bytes, 0)
+    expect(files.reduce((n, f) => n + f.rows, 0)).toBe(PER_MINUTE * MINUTES)
+    const sorted = [...passMs].sort((a, b) => a - b)
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+    const manifestBytes = (await (await counting.get('_manifest.json'))?.arrayBuffer())?.byteLength
+    results.steadyState = {
+      eventsPerMinute: PER_MINUTE, minutes: MINUTES,
+      passMeanMs: +mean(passMs).toFixed(1), passP95Ms: +sorted[Math.floor(sorted.length * 0.95)]!.toFixed(1), passMaxMs: +sorted.at(-1)!.toFixed(1),
+      duckdbMinuteMeanMs: +mean(duckMs).toFixed(1), ratio: +(mean(passMs) / mean(duckMs)).toFixed(2),
+      writeAmplification: +(parquetBytesWritten / storedBytes).toFixed(2), filesAtEnd: files.length,
+      compressionVsNdjson: +(walBytes / storedBytes).toFixed(1), manifestBytes,
+      r2OpsPerMinute: Object.fromEntries(Object.entries(counting.ops).filter(([k]) => !k.startsWith('bytes')).map(([k, v]) => [k, +(v / MINUTES).toFixed(1)])),
+    }
+  })
+
   it('records the results', async () => {
     const out = JSON.stringify(results, null, 2)
     console.log(out)

@@ -7,6 +7,7 @@ import { collectGarbage } from './gc_step.js'
 import { ingestBatch } from './ingest_step.js'
 import { type MergeTarget, mergePartition } from './merge_step.js'
 import { refreshDueViews } from './refresh_step.js'
+import { expirePartitions } from './retention_step.js'
 import { rebuildViewPartition, viewPartitionsFor } from './view_rebuild.js'
 import { registerViews } from './view_registration.js'
 import { type CompactionOptions, DEFAULT_COMPACTION } from './options.js'
@@ -17,6 +18,8 @@ export interface CompactorConfig {
   prefix: string
   collections: CollectionSchema[]
   views?: ViewPlan[]
+  /** Milliseconds of data kept per collection or view (DBOptions.retention, parsed). */
+  retention?: Record<string, number>
   /** Scheduled views to refresh in this pass whether or not their schedule is due. */
   refresh?: string[]
   now: () => number
@@ -25,14 +28,15 @@ export interface CompactorConfig {
 
 function context(config: CompactorConfig, counting: CountingBucket): PassContext {
   const options = { ...DEFAULT_COMPACTION, ...config.options }
-  return { bucket: counting, prefix: config.prefix, collections: config.collections, views: config.views ?? [], now: config.now, options, deadline: Date.now() + options.timeBudgetMs }
+  return { bucket: counting, prefix: config.prefix, collections: config.collections, views: config.views ?? [], retention: config.retention ?? {}, now: config.now, options, deadline: Date.now() + options.timeBudgetMs }
 }
 
 /**
  * One bounded compaction pass, what the cron runs: note new or changed views (queueing
  * their rebuild), fold WAL batches into L0 files together with the views they feed, refresh
- * scheduled views that are due, merge quiet or crowded partitions (and pending recompacts),
- * rebuild queued view partitions, then collect garbage. Every step commits on its own, so
+ * scheduled views that are due, drop partitions past their retention, merge quiet or
+ * crowded partitions (and pending recompacts), rebuild queued view partitions, then
+ * collect garbage. Every step commits on its own, so
  * a pass that dies or runs out of time leaves a consistent manifest and the next pass
  * carries on (invariants 4 and 7).
  */
@@ -42,7 +46,7 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   const started = Date.now()
   const s: PassSummary = {
     at: ctx.now(), durationMs: 0, segmentsCompacted: 0, rowsCompacted: 0, filesWritten: 0, partitionsMerged: 0,
-    partitionsRecompacted: 0, viewsRefreshed: 0, objectsDeleted: 0, casRetries: 0, ops: {}, backlogSegments: 0, done: true,
+    partitionsRecompacted: 0, partitionsExpired: 0, viewsRefreshed: 0, objectsDeleted: 0, casRetries: 0, ops: {}, backlogSegments: 0, done: true,
   }
   const retry = () => { s.casRetries++ }
   let worked = false
@@ -63,6 +67,11 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
     if (timeLeft(ctx)) {
       const r = await commitStep(ctx, loaded => refreshDueViews(ctx, loaded, config.refresh), retry)
       if (r) { worked = true; s.viewsRefreshed = r.length }
+    }
+    // Before merges and rebuilds, so no work is spent on partitions about to go.
+    {
+      const r = await commitStep(ctx, loaded => expirePartitions(ctx, loaded), retry)
+      if (r) { worked = true; s.partitionsExpired = r.partitions }
     }
     const targets: MergeTarget[] = [...ctx.collections.map(schema => ({ schema })), ...ctx.views.map(v => ({ schema: v.stored, view: true, ...(v.aggregate ? { aggregate: v.aggregate } : {}) }))]
     for (const target of targets) {

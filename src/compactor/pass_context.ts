@@ -11,6 +11,8 @@ export interface PassContext {
   collections: CollectionSchema[]
   /** Views, sources before the views that read them. */
   views: ViewPlan[]
+  /** Milliseconds of data kept per collection or view; absent keeps everything. */
+  retention: Record<string, number>
   now: () => number
   options: CompactionOptions
   /** Real wall-clock deadline (Date.now()), separate from the injectable logical clock. */
@@ -21,4 +23,10 @@ export interface PassContext {
 
 export function timeLeft(ctx: PassContext): boolean {
   return Date.now() < ctx.deadline
+}
+
+/** The oldest time still kept for a collection or view, or -Infinity when it keeps everything. */
+export function retentionCutoff(ctx: PassContext, name: string): number {
+  const keep = ctx.retention[name]
+  return keep === undefined ? -Infinity : ctx.now() - keep
 }

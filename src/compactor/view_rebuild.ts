@@ -3,7 +3,7 @@ import { type ViewPlan, bucketEnd, bucketStart, chainTransform, mergeStateRows }
 import { readFileRowGroups } from '../query/index.js'
 import type { StoredRow } from '../schema/index.js'
 import type { StepOutcome } from './commit_step.js'
-import type { PassContext } from './pass_context.js'
+import { type PassContext, retentionCutoff } from './pass_context.js'
 import { writePartitioned } from './view_writer.js'
 
 /** The root-time range [from, to) whose rows feed one partition of a view. */
@@ -52,6 +52,20 @@ export async function rebuildViewPartition(ctx: PassContext, loaded: LoadedManif
   const root = ctx.collections.find(c => c.name === view.root)!
   const partition = entry.partitions[0]!
   const [from, to] = rootRangeOf(view, partition)
+  const next = structuredClone(m)
+  const dequeue = () => {
+    for (const r of next.recompact) if (r.collection === entry.collection) r.partitions = r.partitions.filter(p => p !== partition)
+    next.recompact = next.recompact.filter(r => r.partitions.length)
+  }
+  // Rows the source no longer keeps cannot be recomputed: a view kept longer than its
+  // source keeps what it stored there rather than losing it to a partial rebuild. A
+  // partition past the view's own retention is not worth building.
+  const st = collectionState(next, view.name)
+  const kept = st.files.some(f => f.partition === partition)
+  if ((from < retentionCutoff(ctx, root.name) && kept) || to <= retentionCutoff(ctx, view.name)) {
+    dequeue()
+    return { next, written: [], result: { view: view.name, partition } }
+  }
   const transform = chainTransform(view, ctx.views)
   const sources = (m.collections[root.name]?.files ?? [])
     .filter(f => { const [a, b] = partitionRange(f.partition); return b > from && a < to })
@@ -66,15 +80,12 @@ export async function rebuildViewPartition(ctx: PassContext, loaded: LoadedManif
   const createdAt = ctx.now()
   const written: DataFile[] = (await writePartitioned(ctx, view, rows, createdAt, 1)).map(f => ({ ...f, pending: false }))
   for (const f of written) delete f.pending
-  const next = structuredClone(m)
-  const st = collectionState(next, view.name)
   const replaced = st.files.filter(f => f.partition === partition)
   st.files = st.files.filter(f => f.partition !== partition).concat(written.filter(f => f.partition === partition))
   // A rebuild can only produce rows of its own partition; anything else would be a bug in the range math.
   const stray = written.filter(f => f.partition !== partition)
   if (stray.length) throw new Error(`rebuilding ${view.name} ${partition} produced rows for ${stray.map(f => f.partition).join(', ')}`)
   next.garbage.push(...replaced.map(f => ({ key: f.key, since: createdAt })))
-  for (const r of next.recompact) if (r === entry || (r.collection === entry.collection)) r.partitions = r.partitions.filter(p => p !== partition)
-  next.recompact = next.recompact.filter(r => r.partitions.length)
+  dequeue()
   return { next, written: written.map(f => f.key), result: { view: view.name, partition } }
 }

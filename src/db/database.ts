@@ -10,7 +10,7 @@ import { View } from './view.js'
 import { type ReadTarget, type SqlResult, collectionTarget, rewriteIntervals, runSql, templateToSql } from '../query/index.js'
 import { handleAdmin } from './admin_api.js'
 import { Collection } from './collection.js'
-import { type DBOptions, DBConfigError, normalizePrefix } from './options.js'
+import { type DBOptions, DBConfigError, normalizePrefix, parseRetention } from './options.js'
 import { type DBStatus, readStatus } from './status.js'
 
 type BaseTS<B> = B extends 'string' | 'text' ? string
@@ -107,9 +107,15 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
   for (const plan of views) collections[plan.name] = new View(plan, views, findCtx)
   const tailCollection = schemas.find(s => s.ingest === 'tail')
 
+  const retention: Record<string, number> = {}
+  for (const [name, value] of Object.entries(options.retention ?? {})) {
+    if (!(name in collections)) throw new DBConfigError(`retention.${name}: no collection or view of that name; the schema has ${Object.keys(collections).join(', ')}`)
+    retention[name] = parseRetention(name, value)
+  }
+
   const compactorConfig = async (extra?: Partial<CompactionOptions>) => {
     if (views.length) await ready()
-    return { bucket: await bucket(), prefix, collections: schemas, views, now, options: { ...options.compaction, ...extra } }
+    return { bucket: await bucket(), prefix, collections: schemas, views, retention, now, options: { ...options.compaction, ...extra } }
   }
 
   const sqlTables = (): Record<string, ReadTarget> => Object.fromEntries([

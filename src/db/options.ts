@@ -12,6 +12,12 @@ export interface DBOptions {
   compaction?: Partial<CompactionOptions>
   /** Secret name holding the bearer token of the admin API. Default 'PARQUEDB_ADMIN_TOKEN'. */
   adminTokenSecret?: string
+  /**
+   * How long to keep each collection's or view's rows: `{ TailEvents: '30 days', EndpointMetrics: '1 year' }`
+   * (a duration string, or milliseconds). Whole hour partitions (a view: whole time buckets) older than
+   * this are dropped by the compaction pass. Absent: kept forever.
+   */
+  retention?: Record<string, string | number>
 }
 
 export class DBConfigError extends Error {
@@ -22,4 +28,18 @@ export function normalizePrefix(prefix: string | undefined): string {
   if (!prefix) return ''
   if (prefix.startsWith('/')) throw new DBConfigError(`prefix ${JSON.stringify(prefix)} must not start with /`)
   return prefix.endsWith('/') ? prefix : `${prefix}/`
+}
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000 }
+
+/** `'30 days'`, `'12h'`, `'2 weeks'`, `'1 year'` or milliseconds → milliseconds; at least an hour, the partition size. */
+export function parseRetention(name: string, value: string | number): number {
+  let ms = typeof value === 'number' ? value : NaN
+  if (typeof value === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(m|mins?|minutes?|h|hours?|d|days?|w|weeks?|y|years?)\s*$/i.exec(value)
+    if (m) ms = Number(m[1]) * UNIT_MS[m[2]![0]!.toLowerCase()]!
+  }
+  if (!Number.isFinite(ms)) throw new DBConfigError(`retention.${name}: ${JSON.stringify(value)} is not a duration; write e.g. '30 days', '12 hours', '2 weeks', '1 year', or milliseconds`)
+  if (ms < UNIT_MS.h!) throw new DBConfigError(`retention.${name}: ${JSON.stringify(value)} is shorter than an hour, the size of a partition`)
+  return ms
 }

@@ -66,6 +66,8 @@ export interface PassSummary {
   filesWritten: number
   partitionsMerged: number
   partitionsRecompacted: number
+  /** Partitions dropped because they were older than their retention. */
+  partitionsExpired: number
   viewsRefreshed: number
   objectsDeleted: number
   casRetries: number
