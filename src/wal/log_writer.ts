@@ -1,9 +1,8 @@
 import type { Bucket } from '../storage/index.js'
+import { createObject } from './create_object.js'
 import { randomId, segmentKey } from './segment_key.js'
+import { WalWriteError } from './write_error.js'
 
-export class WalWriteError extends Error {
-  override name = 'WalWriteError'
-}
 
 /** Rows already validated and normalized (plain JSON, timestamps in ms). */
 export type WalRow = Record<string, unknown>
@@ -44,13 +43,14 @@ export class R2WalWriter implements WalWriter {
       if (t > max) max = t
     }
     const body = encodeSegment(rows)
+    const size = new TextEncoder().encode(body).byteLength
     const bucket = await this.bucket()
     // A collision on a random 12-character id is practically impossible, but a
     // create-if-absent put makes it safe rather than a silent overwrite.
     for (let attempt = 0; attempt < 3; attempt++) {
       const key = segmentKey(this.prefix, collection, Math.max(0, Math.trunc(this.now())), min, max, randomId())
-      const stored = await bucket.put(key, body, { onlyIf: { etagDoesNotMatch: '*' } })
-      if (stored) return { key, rows: rows.length, bytes: stored.size }
+      const stored = await createObject(bucket, key, body, size)
+      if (stored) return { key, rows: rows.length, bytes: size }
     }
     throw new WalWriteError(`could not write a WAL segment for ${collection}: three key collisions in a row`)
   }
