@@ -27,6 +27,7 @@ export function sqlTable(target: ReadTarget, ctx: FindContext, env: ConstEnv, sc
       const fallback = fields.includes(schema.timeField) ? schema.timeField : fields[0]!
       const project = Object.fromEntries((roots.length ? roots : [fallback]).map(r => [r, 1 as const]))
       const query = new FindQuery<Record<string, unknown>>(target, ctx, pushed.filter, { project })
+      const paths = wanted.map(c => (c.includes('.') ? c.split('.') : null))
       return {
         appliedWhere: pushed.complete,
         appliedLimitOffset: false,
@@ -35,11 +36,14 @@ export function sqlTable(target: ReadTarget, ctx: FindContext, env: ConstEnv, sc
             for await (const row of query) {
               if (options.signal?.aborted) return
               const resolved: Record<string, SqlPrimitive> = {}
-              for (const c of wanted) {
-                const v = c.includes('.') ? getPath(row, c.split('.')) : row[c]
-                resolved[c] = (v === undefined ? null : v) as SqlPrimitive
+              const cells: AsyncRow['cells'] = {}
+              for (let i = 0; i < wanted.length; i++) {
+                const v = paths[i] ? getPath(row, paths[i]!) : row[wanted[i]!]
+                const value = (v === undefined ? null : v) as SqlPrimitive
+                resolved[wanted[i]!] = value
+                cells[wanted[i]!] = () => Promise.resolve(value)
               }
-              yield { columns: wanted, cells: Object.fromEntries(wanted.map(c => [c, async () => resolved[c]!])), resolved }
+              yield { columns: wanted, cells, resolved }
             }
           } finally {
             if (query.stats) scans.push(query.stats)
