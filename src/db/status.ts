@@ -39,6 +39,8 @@ export interface ViewStatus {
 
 export interface DBStatus {
   manifestVersion: number
+  /** Size of the manifest, which every query reads and every pass step rewrites. */
+  manifestBytes: number
   updatedAt: Date | null
   collections: Record<string, CollectionStatus>
   views: Record<string, ViewStatus>
@@ -55,6 +57,7 @@ export async function readStatus(raw: Bucket, prefix: string, collections: Colle
   const { manifest, etag } = await loadManifest(bucket, prefix, now)
   const out: DBStatus = {
     manifestVersion: manifest.version,
+    manifestBytes: bucket.ops.bytesRead,
     updatedAt: etag ? new Date(manifest.updatedAt) : null,
     collections: {},
     views: {},

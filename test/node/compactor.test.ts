@@ -44,6 +44,7 @@ describe('compaction', () => {
     const status = await db.status()
     expect(status.collections.TailEvents!.wal.segments).toBe(0)
     expect(status.collections.TailEvents!.rows).toBe(600)
+    expect(status.manifestBytes).toBe((await (await bucket.get('_manifest.json'))!.arrayBuffer()).byteLength)
   })
 
   it('bulkCreate is one PUT per batch and the rows are readable at once (read your writes)', async () => {
