@@ -1,4 +1,4 @@
-import { type Evaluator, type ExpressionEnv, type Predicate, compileExpression, compileFilter } from '../expr/index.js'
+import { type Evaluator, type ExpressionEnv, type Predicate, compileExpression, compileFilter, expressionRoots, filterRoots } from '../expr/index.js'
 import { type CollectionSchema, type FieldSpec, type PromotedColumn, SchemaError, type StoredRow, getPath } from '../schema/index.js'
 import { type AggregateKind, type AggregateSpec } from './aggregates.js'
 import { BUCKET_UNITS, type BucketUnit, bucketStart } from './time_bucket.js'
@@ -76,6 +76,7 @@ export function compileView(name: string, def: Record<string, unknown>, lookup: 
 
   const hasGroup = def.$groupBy !== undefined || def.$compute !== undefined
   if (hasGroup && def.$select !== undefined) fail('$select', 'a view either selects ($select) or aggregates ($groupBy/$compute), not both')
+  checkFieldNames(def, src, from, fail)
 
   // A view is rebuilt when its own definition or any source view's changes.
   const definition = definitionText(def) + (source.definition ? `<-${source.definition}` : '')
@@ -83,6 +84,34 @@ export function compileView(name: string, def: Record<string, unknown>, lookup: 
     return { ...rowView(name, from, source, src, def.$select, unnest, expand, env, fail), refresh, definition }
   }
   return { ...aggregateView(name, from, source, src, def, unnest, expand, env, fail), refresh, definition }
+}
+
+/**
+ * Every field a definition reads must exist in its source: a misspelt name would otherwise
+ * yield a view of nulls (find() refuses unknown fields the same way).
+ */
+function checkFieldNames(def: Record<string, unknown>, src: CollectionSchema, from: string, fail: (k: string, m: string) => never): void {
+  const names = src.fields.filter(f => !f.hidden).map(f => f.name)
+  const check = (key: string, roots: Iterable<string>) => {
+    for (const r of roots) if (!names.includes(r)) fail(key, `reads ${JSON.stringify(r)}, which ${from} does not have; its fields: ${names.join(', ')}`)
+  }
+  // Aggregate arguments and group keys may name a field without the `$`.
+  const argRoots = (arg: unknown) => (typeof arg === 'string' && !arg.startsWith('$') && arg !== '*' ? [arg.split('.')[0]!] : expressionRoots(arg))
+  check('$filter', filterRoots(def.$filter))
+  if (isPlainObject(def.$select)) for (const [out, raw] of Object.entries(def.$select)) check(`$select.${out}`, expressionRoots(raw))
+  if (Array.isArray(def.$groupBy)) {
+    for (const [i, g] of def.$groupBy.entries()) check(`$groupBy[${i}]`, isPlainObject(g) ? expressionRoots(Object.values(g)) : argRoots(g))
+  }
+  if (isPlainObject(def.$compute)) {
+    for (const [out, raw] of Object.entries(def.$compute)) {
+      if (!isPlainObject(raw)) continue
+      for (const [op, arg] of Object.entries(raw)) if (op in AGGREGATES) check(`$compute.${out}`, op === '$percentile' && Array.isArray(arg) ? argRoots(arg[0]) : argRoots(arg))
+    }
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof RegExp)
 }
 
 /** Canonical text of a definition: sorted keys, RegExps and Dates spelled out. */

@@ -1,7 +1,6 @@
-import { type Filter, compareTotal, compileFilter, ExprError, type ExpressionEnv, splitPath } from '../expr/index.js'
+import { type Filter, compareTotal, compileFilter, ExprError, type ExpressionEnv, filterRoots, splitPath } from '../expr/index.js'
 import { type CollectionSchema, type StoredRow, getPath, toPublicRow } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
-import { filterRoots } from './filter_fields.js'
 import { type Projection, compileProjection } from './projection.js'
 import { buildPruner } from './pruning.js'
 import { type ScanStats, type WalSource, emptyScanStats, scanCollection } from './scan.js'
@@ -80,7 +79,7 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
         if (!fields.has(r)) throw new ExprError(`${where} names ${JSON.stringify(r)}, which ${schema.name} does not have; its fields: ${[...fields].join(', ')}`)
       }
     }
-    unknown('the filter', filterRoots(filter) ?? [])
+    unknown('the filter', filterRoots(filter))
     unknown('the projection', projected ?? [])
     for (const [k, v] of Object.entries(options.sort ?? {})) {
       unknown('sort', [splitPath(k)[0]!])
@@ -187,7 +186,6 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
 function neededRoots(schema: CollectionSchema, filter: Filter | undefined, projected: Set<string> | null, sortRoots: string[]): Set<string> | null {
   if (!projected) return null
   const fromFilter = filterRoots(filter)
-  if (!fromFilter) return null
   const names = new Set(schema.fields.map(f => f.name))
   const roots = new Set([...projected, ...fromFilter, ...sortRoots, schema.timeField])
   for (const r of roots) if (!names.has(r)) roots.delete(r)

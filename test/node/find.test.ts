@@ -121,6 +121,7 @@ describe('find() against an in-memory reference', () => {
     expect(() => db.TailEvents.find({ $where: 'x' })).toThrow(/unknown operator \$where/)
     expect(() => db.TailEvents.find({ $expr: { $frobnicate: [1] } })).toThrow(/unknown expression operator \$frobnicate/)
     expect(() => db.TailEvents.find({ scriptname: 'x' })).toThrow(/the filter names "scriptname", which TailEvents does not have/)
+    expect(() => db.TailEvents.find({ $or: [{ $expr: { $gt: ['$cpuTme', 5] } }] })).toThrow(/the filter names "cpuTme"/)
     expect(() => db.TailEvents.find({}, { sort: { nope: 1 } })).toThrow(/sort names "nope"/)
     expect(() => db.TailEvents.find({}, { project: { a: 1, b: 0 } as never })).toThrow(/either includes fields/)
     expect(() => db.TailEvents.find({}, { limit: -1 })).toThrow(/limit must be a non-negative integer/)
@@ -234,5 +235,9 @@ describe('pruning', () => {
     expect(n.length).toBe(w.length)
     expect(n[0]).toEqual({ scriptName: w[0]!.scriptName })
     expect(narrow.stats!.ops.bytesRead).toBeLessThan(wide.stats!.ops.bytesRead / 5)
+    // An $expr filter reads just the fields it names too.
+    const sampled = db.TailEvents.find({ $expr: { $eq: [{ $mod: [{ $hash: '$eventTimestamp' }, 10] }, 0] } }, { project: { scriptName: 1 } })
+    expect((await sampled).length).toBeGreaterThan(0)
+    expect(sampled.stats!.ops.bytesRead).toBeLessThan(wide.stats!.ops.bytesRead / 5)
   })
 })

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { compileCollection, normalizeRow, toPublicRow } from '../../src/schema/index.js'
 import { MemoryBucket } from '../../src/storage/index.js'
-import { TailEvents, type TailEvent, type TraceItemLike, WorkerLogs, WorkerRequests, traceItemToTailEvent } from '../../src/tail/index.js'
+import { TailEvents, type TailEvent, type TraceItemLike, WorkerErrors, WorkerLogs, WorkerRequests, traceItemToTailEvent } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
 import { floorDay, floorHour, groupBy, quantile, type Row } from '../helpers/reference.js'
 import { canonical } from '../helpers/rows.js'
@@ -309,6 +309,13 @@ describe('view definitions are checked at DB() time', () => {
     [{ V: { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { n: { $median: 'x' } } } }, /view V\.\$compute\.n: unknown aggregate \$median/],
     [{ V: { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { p: { $percentile: ['duration', 2] } } } }, /\$percentile takes/],
     [{ V: { $from: 'TailEvents', $filter: { outcome: { $like: 'x' } } } }, /view V\.\$filter: unknown operator \$like/],
+    // Misspelt fields are errors, not views of nulls.
+    [{ V: { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { p50: { $percentile: ['durations', 0.5] } } } }, /view V\.\$compute\.p50: reads "durations", which TailEvents does not have; its fields: scriptName/],
+    [{ V: { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { n: { $countDistinct: 'colos' } } } }, /view V\.\$compute\.n: reads "colos"/],
+    [{ V: { $from: 'TailEvents', $groupBy: ['scriptNme'], $compute: { n: { $count: '*' } } } }, /view V\.\$groupBy\[0\]: reads "scriptNme"/],
+    [{ V: { $from: 'TailEvents', $filter: { outcom: 'ok' } } }, /view V\.\$filter: reads "outcom"/],
+    [{ V: { $from: 'TailEvents', $filter: { $expr: { $eq: [{ $mod: [{ $hash: '$eventTimestmp' }, 10] }, 0] } } } }, /view V\.\$filter: reads "eventTimestmp"/],
+    [{ WorkerErrors, V: { $from: 'WorkerErrors', $select: { c: '$event.request.cf.colo' } } }, /view V\.\$select\.c: reads "event", which WorkerErrors does not have/],
     [{ V: { $from: 'TailEvents', $refresh: { mode: 'scheduled', schedule: 'every hour' } } }, /view V\.\$refresh: invalid cron schedule "every hour"/],
     [{ V: { $from: 'TailEvents', $wat: 1 } }, /view V\.\$wat: unknown key/],
     [{ A: { $from: 'TailEvents', $groupBy: ['scriptName'] }, B: { $from: 'A' } }, /view B\.\$from: A is an aggregating view/],
