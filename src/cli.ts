@@ -8,7 +8,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { normalizePrefix } from './db/options.js'
-import { DB, type DBCore } from './index.js'
+import { DB, DBConfigError, type DBCore, ExprError, SchemaError, SqlError } from './index.js'
 import { loadManifest } from './manifest/index.js'
 import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from './tail/index.js'
 
@@ -115,7 +115,10 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
       ...(command === 'sql' ? { body: JSON.stringify({ query }) } : {}),
     })
     const text = await res.text()
-    if (!res.ok) throw new CliError(`${res.status} ${res.statusText} from ${path}: ${text}`)
+    if (!res.ok) {
+      const message = `${res.status} ${res.statusText} from ${path}: ${text}`
+      throw res.status >= 500 ? new Error(message) : new CliError(message)
+    }
     result = JSON.parse(text)
   } else {
     const schema: Schema = values.schema ? await loadSchema(values.schema) : { TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }
@@ -128,6 +131,11 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
   }
   out(JSON.stringify(result, null, 2) + '\n')
   return 0
+}
+
+/** A request refused as asked (exit 2), as opposed to a failure to carry it out (exit 1). */
+export function refused(e: unknown): boolean {
+  return [CliError, SqlError, SchemaError, DBConfigError, ExprError, RangeError].some(c => e instanceof c)
 }
 
 /** True when run as a program, also through the npm bin symlink. */
@@ -146,7 +154,7 @@ if (invokedDirectly()) {
     code => process.exit(code),
     (e: unknown) => {
       process.stderr.write(`parquedb: ${e instanceof Error ? e.message : String(e)}\n`)
-      process.exit(e instanceof CliError ? 2 : 1)
+      process.exit(refused(e) ? 2 : 1)
     },
   )
 }

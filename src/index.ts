@@ -10,5 +10,6 @@ export { ManifestError, type Manifest, type DataFile, type PassSummary } from '.
 export { CompactionConflictError, DEFAULT_COMPACTION, type CompactionOptions, type RecompactRequest, type RecompactResult } from './compactor/index.js'
 export { WalCorruptError, WalWriteError } from './wal/index.js'
 export type { ScanStats, Explain, FindOptions, FindQuery, SqlResult } from './query/index.js'
-export { SqlError } from './query/index.js'
+export { SqlError, MissingObjectError } from './query/index.js'
+export { ExprError } from './expr/index.js'
 export { RELATIVE_ACCURACY as PERCENTILE_RELATIVE_ACCURACY } from './mv/index.js'

@@ -4,6 +4,7 @@ import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../st
 import { R2WalTail, type SegmentRef, type WalTail } from '../wal/index.js'
 import { readFileRowGroups } from './parquet_reader.js'
 import type { Pruner } from './pruning.js'
+import { MissingObjectError } from './r2_buffer.js'
 
 /** A half-open time range [from, to) in epoch ms; either end may be open. */
 export interface TimeRange {
@@ -146,7 +147,7 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
       const rows = await tail.read(seg)
       // Gone means a compaction consumed it after our manifest read and the grace period
       // passed mid-query; the result can no longer be exact, so say so.
-      if (rows === null) throw new Error(`WAL segment ${seg.key} vanished during the scan; the query ran longer than the garbage-collection grace period — retry it`)
+      if (rows === null) throw new MissingObjectError(`WAL segment ${seg.key} vanished during the scan; the query ran longer than the garbage-collection grace period — retry it`)
       stats.segmentsRead++
       const transform = options.wal ? options.wal.transform : undefined
       for (const row of transform ? transform(rows) : rows) if (inRange(row)) { stats.rowsRead++; yield row }

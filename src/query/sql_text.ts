@@ -33,7 +33,7 @@ function render(v: unknown, params: unknown[]): string {
 const UNITS: Record<string, string> = {
   second: 'SECOND', seconds: 'SECOND', sec: 'SECOND', secs: 'SECOND',
   minute: 'MINUTE', minutes: 'MINUTE', min: 'MINUTE', mins: 'MINUTE',
-  hour: 'HOUR', hours: 'HOUR', day: 'DAY', days: 'DAY',
+  hour: 'HOUR', hours: 'HOUR', day: 'DAY', days: 'DAY', week: 'WEEK', weeks: 'WEEK',
   month: 'MONTH', months: 'MONTH', year: 'YEAR', years: 'YEAR',
 }
 
@@ -89,6 +89,8 @@ const SECONDS: Record<string, number> = { SECOND: 1, MINUTE: 60, HOUR: 3600, DAY
 
 /** `1.5 HOUR` → `5400 SECOND`: the engine rounds fractional intervals, so spell them whole. */
 function wholeInterval(n: number, unit: string): string {
+  // The engine has no WEEK unit.
+  if (unit === 'WEEK') return wholeInterval(n * 7, 'DAY')
   if (Number.isInteger(n) || !SECONDS[unit]) return `${n} ${unit}`
   // 1.1 × 3600 is 3960.0000000000005 in floating point: round, then accept only a near-exact match.
   const exact = n * SECONDS[unit]!

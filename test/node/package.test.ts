@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.js'
+import { main, refused } from '../../src/cli.js'
 import { DB } from '../../src/index.js'
 import { TailEvents, WorkerRequests } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
@@ -50,6 +50,10 @@ describe('the built package and its CLI', () => {
     await expect(main(['recompact', '--dir', dir, '--from', 'soon'], capture)).rejects.toThrow('--from: not a date: soon')
     await expect(main(['status'], capture)).rejects.toThrow('give exactly one of --url or --dir')
     await expect(main(['explode', '--dir', dir], capture)).rejects.toThrow('unknown command "explode"')
+    // Refused as asked (exit 2) vs failed (exit 1).
+    const bad = await main(['sql', 'SELECT nope FROM TailEvents', '--dir', dir], capture).catch((e: unknown) => e)
+    expect(refused(bad)).toBe(true)
+    expect(refused(new Error('connect ECONNREFUSED'))).toBe(false)
   })
 
   it('parquedb compact --dir refuses a store with views it does not know, and keeps them with --schema', async () => {

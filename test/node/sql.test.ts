@@ -224,6 +224,8 @@ describe('SQL pushdown never drops a row the WHERE keeps', () => {
   it('fractional intervals are spelled whole, and match the same rows pushed down or not', async () => {
     expect((await db.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1.8 hours' ORDER BY k`).map(r => r.k)).toEqual(['x', 'y'])
     expect((await db.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1.5 hours' ORDER BY k`).map(r => r.k)).toEqual(['y'])
+    expect((await db.sql`SELECT k FROM A WHERE t > NOW() - INTERVAL '1 week' ORDER BY k`).map(r => r.k)).toEqual(['x', 'y'])
+    expect((await db.sql`SELECT COUNT(*) AS n FROM A WHERE t < NOW() - INTERVAL '0.01 weeks'`)).toEqual([{ n: 1 }])
   })
 
   it('a fraction that is not exact in floating point (1.1 h = 3960.0000000000005 s) still becomes whole seconds', async () => {
