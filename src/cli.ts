@@ -62,7 +62,7 @@ async function loadSchema(path: string): Promise<Schema> {
  */
 async function refuseForeignViews(db: DBCore, schema: object, prefix: string | undefined): Promise<void> {
   const { manifest } = await loadManifest(await db.bucket(), normalizePrefix(prefix), Date.now())
-  const foreign = Object.entries(manifest.views ?? {}).filter(([name, v]) => v.definition !== undefined && !(name in schema)).map(([name]) => name)
+  const foreign = Object.entries(manifest.views ?? {}).filter(([name, v]) => v.definition !== undefined && v.dropped === undefined && !(name in schema)).map(([name]) => name)
   if (foreign.length) {
     throw new CliError(`this store has views the CLI's schema does not define: ${foreign.join(', ')}. `
       + 'A pass run here would make the store forget them and the worker would rebuild them from all stored data. '

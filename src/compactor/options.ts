@@ -25,6 +25,11 @@ export interface CompactionOptions {
   orphanAfterMs: number
   /** Attempts at one step when another compactor keeps winning the manifest race. */
   maxCasRetries: number
+  /**
+   * A view the schema no longer defines keeps its files this long before they are deleted, so
+   * a deploy that left it out by mistake loses nothing a rebuild cannot bring back.
+   */
+  droppedViewGraceMs: number
 }
 
 export const DEFAULT_COMPACTION: CompactionOptions = {
@@ -38,4 +43,5 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   graceMs: 10 * 60_000,
   orphanAfterMs: 6 * 3_600_000,
   maxCasRetries: 5,
+  droppedViewGraceMs: 7 * 86_400_000,
 }

@@ -7,17 +7,27 @@ import { viewPartitionsFor } from './view_rebuild.js'
  * Notices views that are new to this store, or whose definition changed, and queues a
  * rebuild of all their partitions from the data already stored: a view added later covers
  * old data too (backfill). Until the rebuild finishes it shows what it has so far.
+ * A view the schema no longer defines is marked dropped; its files go droppedViewGraceMs later.
  */
 export async function registerViews(ctx: PassContext, loaded: LoadedManifest): Promise<StepOutcome<string[]> | null> {
   const m = loaded.manifest
-  const changed = ctx.views.filter(v => m.views?.[v.name]?.definition !== v.definition)
-  // A view this DB does not define gets no deltas from now on: forget its definition, so that
-  // bringing it back rebuilds it rather than leaving a gap.
-  const gone = Object.keys(m.views ?? {}).filter(n => m.views![n]!.definition !== undefined && !ctx.views.some(v => v.name === n))
-  if (!changed.length && !gone.length) return null
+  const now = ctx.now()
+  const defined = new Set(ctx.views.map(v => v.name))
+  // A dropped view got no deltas meanwhile: bringing it back rebuilds it rather than leave a gap.
+  const changed = ctx.views.filter(v => m.views?.[v.name]?.definition !== v.definition || m.views[v.name]!.dropped !== undefined)
+  const stored = Object.entries(m.views ?? {}).filter(([n]) => !defined.has(n))
+  const gone = stored.filter(([, s]) => s.definition !== undefined && s.dropped === undefined).map(([n]) => n)
+  const expired = stored.filter(([, s]) => s.dropped !== undefined && s.dropped + ctx.options.droppedViewGraceMs <= now).map(([n]) => n)
+  if (!changed.length && !gone.length && !expired.length) return null
   const next = structuredClone(m)
   next.views ??= {}
-  for (const n of gone) delete next.views[n]
+  for (const n of gone) next.views[n] = { ...next.views[n]!, dropped: now }
+  for (const n of expired) {
+    next.garbage.push(...(next.collections[n]?.files ?? []).map(f => ({ key: f.key, since: now })))
+    delete next.collections[n]
+    delete next.views[n]
+    next.recompact = next.recompact.filter(r => r.collection !== n)
+  }
   for (const v of changed) {
     next.views[v.name] = { lastRefresh: next.views[v.name]?.lastRefresh ?? null, definition: v.definition }
     const parts = viewPartitionsFor(v, next, -Infinity, Infinity)

@@ -82,6 +82,8 @@ export interface ViewState {
   lastRefresh: number | null
   /** The definition its stored files were built from; another one queues a rebuild. */
   definition?: string
+  /** When the schema stopped defining it; its files are dropped droppedViewGraceMs later. */
+  dropped?: number
 }
 
 export interface Manifest {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { compileCollection, normalizeRow, toPublicRow } from '../../src/schema/index.js'
-import { MemoryBucket } from '../../src/storage/index.js'
+import { loadManifest } from '../../src/manifest/index.js'
+import { MemoryBucket, listAll } from '../../src/storage/index.js'
 import { TailEvents, type TailEvent, type TraceItemLike, WorkerErrors, WorkerLogs, WorkerRequests, traceItemToTailEvent } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
 import { floorDay, floorHour, groupBy, quantile, type Row } from '../helpers/reference.js'
@@ -298,6 +299,37 @@ describe('views stay exact through schema and data surprises', () => {
     await without.compact()
     await b.compact()
     expect(await b.V2.find()).toEqual([{ s: 'w', n: 3 }])
+  })
+
+  it('a view the schema drops keeps its files for droppedViewGraceMs, then they are deleted', async () => {
+    const bucket = new MemoryBucket()
+    const clock = { now: T + 2 * HOUR }
+    const V = { $from: 'TailEvents', $select: { s: '$scriptName', t: '$eventTimestamp' } }
+    const withV = DB({ TailEvents, V }, { storage: bucket, now: () => clock.now })
+    await withV.TailEvents.bulkCreate([ev(1, null), ev(2, null)])
+    await withV.compact()
+    const viewKeys = async () => { const out: string[] = []; for await (const o of listAll(bucket, 'data/V/')) out.push(o.key); return out }
+    expect((await viewKeys()).length).toBeGreaterThan(0)
+
+    const without = DB({ TailEvents }, { storage: bucket, now: () => clock.now })
+    await without.compact()
+    clock.now += 6 * 86_400_000
+    await without.compact()
+    expect((await loadManifest(bucket, '', 0)).manifest.views?.V?.dropped).toBe(T + 2 * HOUR)
+    expect((await viewKeys()).length).toBeGreaterThan(0)
+    // Past the grace: out of the manifest, then deleted once the GC grace has passed too.
+    clock.now += 86_400_000
+    await without.compact()
+    const m = (await loadManifest(bucket, '', 0)).manifest
+    expect(m.views?.V).toBeUndefined()
+    expect(m.collections.V).toBeUndefined()
+    clock.now += 11 * 60_000
+    await without.compact()
+    expect(await viewKeys()).toEqual([])
+
+    // Brought back, it is rebuilt from the source.
+    await withV.compact()
+    expect((await withV.V.find()).length).toBe(2)
   })
 })
 
