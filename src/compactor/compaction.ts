@@ -1,4 +1,4 @@
-import { type PassSummary, loadManifest, partitionRange } from '../manifest/index.js'
+import { type PassSummary, loadManifest, partitionRange, writeLastPass } from '../manifest/index.js'
 import type { ViewPlan } from '../mv/index.js'
 import type { CollectionSchema } from '../schema/index.js'
 import { type Bucket, CountingBucket } from '../storage/index.js'
@@ -103,15 +103,8 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
     s.done = false
   }
   s.durationMs = Date.now() - started
-  if (worked) {
-    await commitStep(ctx, async loaded => {
-      const next = structuredClone(loaded.manifest)
-      s.ops = { ...counting.ops }
-      next.lastPass = { ...s, ops: { ...counting.ops } }
-      return { next, written: [], result: true }
-    }, retry).catch(e => { if (!(e instanceof CompactionConflictError)) throw e })
-  }
   s.ops = { ...counting.ops }
+  if (worked) await writeLastPass(config.bucket, config.prefix, s)
   return s
 }
 

@@ -1,4 +1,4 @@
-import { type Manifest, type PassSummary, loadManifest } from '../manifest/index.js'
+import { type Manifest, type PassSummary, loadManifest, readLastPass } from '../manifest/index.js'
 import type { CollectionSchema } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts } from '../storage/index.js'
 import { listSegments } from '../wal/index.js'
@@ -55,13 +55,14 @@ export interface DBStatus {
 export async function readStatus(raw: Bucket, prefix: string, collections: CollectionSchema[], now: number, views: readonly ViewPlan[] = []): Promise<DBStatus> {
   const bucket = new CountingBucket(raw)
   const { manifest, etag } = await loadManifest(bucket, prefix, now)
+  const manifestBytes = bucket.ops.bytesRead
   const out: DBStatus = {
     manifestVersion: manifest.version,
-    manifestBytes: bucket.ops.bytesRead,
+    manifestBytes,
     updatedAt: etag ? new Date(manifest.updatedAt) : null,
     collections: {},
     views: {},
-    lastPass: manifest.lastPass ?? null,
+    lastPass: (await readLastPass(bucket, prefix)) ?? manifest.lastPass ?? null,
     pendingRecompact: manifest.recompact.reduce((n, r) => n + r.partitions.length, 0),
     garbage: manifest.garbage.length,
     ops: bucket.ops,

@@ -13,5 +13,5 @@ export {
   type PendingRecompact,
   type ViewState,
 } from './manifest.js'
-export { ManifestError, commitManifest, loadManifest, manifestKey, type LoadedManifest } from './manifest_store.js'
+export { ManifestError, commitManifest, loadManifest, manifestKey, lastPassKey, readLastPass, writeLastPass, type LoadedManifest } from './manifest_store.js'
 export { partitionOf, partitionRange, partitionsBetween, dataPrefix } from './partition.js'

@@ -97,6 +97,7 @@ export interface Manifest {
   views?: Record<string, ViewState>
   /** Per collection, the data/ key the orphan sweep continues after ('' = from the start). */
   sweep?: Record<string, string>
+  /** Written by earlier versions; the last pass now lives in its own object (lastPassKey). */
   lastPass?: PassSummary
 }
 

@@ -1,5 +1,5 @@
 import type { Bucket } from '../storage/index.js'
-import { type Manifest, emptyManifest } from './manifest.js'
+import { type Manifest, type PassSummary, emptyManifest } from './manifest.js'
 
 export class ManifestError extends Error {
   override name = 'ManifestError'
@@ -13,6 +13,29 @@ export interface LoadedManifest {
 
 export function manifestKey(prefix: string): string {
   return `${prefix}_manifest.json`
+}
+
+/**
+ * The last pass's summary sits beside the manifest rather than in it: it is observability, not
+ * state, so it needs no CAS, and a pass need not rewrite the whole manifest just to record it.
+ */
+export function lastPassKey(prefix: string): string {
+  return `${prefix}_last_pass.json`
+}
+
+export async function writeLastPass(bucket: Bucket, prefix: string, pass: PassSummary): Promise<void> {
+  await bucket.put(lastPassKey(prefix), JSON.stringify(pass))
+}
+
+/** The last pass's summary; an unreadable one is reported as none rather than fail status(). */
+export async function readLastPass(bucket: Bucket, prefix: string): Promise<PassSummary | null> {
+  const body = await bucket.get(lastPassKey(prefix))
+  if (!body) return null
+  try {
+    return JSON.parse(await body.text()) as PassSummary
+  } catch {
+    return null
+  }
 }
 
 export async function loadManifest(bucket: Bucket, prefix: string, now: number): Promise<LoadedManifest> {

@@ -45,6 +45,10 @@ describe('compaction', () => {
     expect(status.collections.TailEvents!.wal.segments).toBe(0)
     expect(status.collections.TailEvents!.rows).toBe(600)
     expect(status.manifestBytes).toBe((await (await bucket.get('_manifest.json'))!.arrayBuffer()).byteLength)
+    // One commit (the ingest batch): the pass summary is its own object, not a manifest rewrite.
+    expect(manifest.version).toBe(1)
+    expect(manifest.lastPass).toBeUndefined()
+    expect(status.lastPass).toMatchObject({ segmentsCompacted: 15, rowsCompacted: 600 })
   })
 
   it('bulkCreate is one PUT per batch and the rows are readable at once (read your writes)', async () => {
