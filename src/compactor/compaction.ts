@@ -104,7 +104,11 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   }
   s.durationMs = Date.now() - started
   s.ops = { ...counting.ops }
-  if (worked) await writeLastPass(config.bucket, config.prefix, s)
+  // Observability only: every step has committed, so a failure here is reported, not thrown.
+  if (worked) {
+    await writeLastPass(config.bucket, config.prefix, s)
+      .catch((e: unknown) => console.warn(`parquedb: the pass's work is committed, but its summary could not be stored: ${(e as Error)?.message ?? String(e)}`))
+  }
   return s
 }
 

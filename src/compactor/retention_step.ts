@@ -32,6 +32,10 @@ export async function expirePartitions(ctx: PassContext, loaded: LoadedManifest)
   for (const [name, parts] of expired) {
     const st = next.collections[name]!
     const gone = st.files.filter(f => parts.has(f.partition))
+    // What is gone is recorded, not inferred from the options: a compactor configured
+    // otherwise (the CLI, a changed setting) must still know the source cannot be replayed.
+    const view = ctx.views.find(v => v.name === name)
+    for (const p of parts) st.expiredBefore = Math.max(st.expiredBefore ?? -Infinity, (view ? rootRangeOf(view, p) : partitionRange(p))[1])
     st.files = st.files.filter(f => !parts.has(f.partition))
     next.garbage.push(...gone.map(f => ({ key: f.key, since })))
     for (const r of next.recompact) if (r.collection === name) r.partitions = r.partitions.filter(p => !parts.has(p))

@@ -58,11 +58,13 @@ export async function rebuildViewPartition(ctx: PassContext, loaded: LoadedManif
     next.recompact = next.recompact.filter(r => r.partitions.length)
   }
   // Rows the source no longer keeps cannot be recomputed: a view kept longer than its
-  // source keeps what it stored there rather than losing it to a partial rebuild. A
-  // partition past the view's own retention is not worth building.
+  // source keeps what it stored there rather than losing it to a partial rebuild, unless
+  // its definition changed (old rows never pass for new ones). A partition past the view's
+  // own retention is not worth building.
   const st = collectionState(next, view.name)
   const kept = st.files.some(f => f.partition === partition)
-  if ((from < retentionCutoff(ctx, root.name) && kept) || to <= retentionCutoff(ctx, view.name)) {
+  const sourceGone = from < (m.collections[root.name]?.expiredBefore ?? -Infinity)
+  if ((sourceGone && kept && !entry.redefine) || to <= retentionCutoff(ctx, view.name)) {
     dequeue()
     return { next, written: [], result: { view: view.name, partition } }
   }

@@ -29,11 +29,14 @@ export async function registerViews(ctx: PassContext, loaded: LoadedManifest): P
     next.recompact = next.recompact.filter(r => r.collection !== n)
   }
   for (const v of changed) {
+    const before = next.views[v.name]?.definition
+    const redefine = before !== undefined && before !== v.definition
     next.views[v.name] = { lastRefresh: next.views[v.name]?.lastRefresh ?? null, definition: v.definition }
     const parts = viewPartitionsFor(v, next, -Infinity, Infinity)
     if (!parts.length) continue
+    const pending = next.recompact.find(r => r.collection === v.name)
     next.recompact = next.recompact.filter(r => r.collection !== v.name)
-    next.recompact.push({ collection: v.name, partitions: parts, requestedAt: ctx.now() })
+    next.recompact.push({ collection: v.name, partitions: parts, requestedAt: ctx.now(), ...(redefine || pending?.redefine ? { redefine: true } : {}) })
   }
   return { next, written: [], result: changed.map(v => v.name) }
 }

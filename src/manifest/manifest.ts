@@ -44,6 +44,8 @@ export interface ConsumedSegment {
 export interface CollectionState {
   files: DataFile[]
   consumed: ConsumedSegment[]
+  /** Retention has dropped partitions ending at or before this time: rows before it may be gone. */
+  expiredBefore?: number
 }
 
 export interface GarbageEntry {
@@ -56,6 +58,11 @@ export interface PendingRecompact {
   collection: string
   partitions: string[]
   requestedAt: number
+  /**
+   * A view's definition changed: its rows built under the old one are replaced even where the
+   * source has expired (and so is not replaced with anything), never kept under the new one.
+   */
+  redefine?: boolean
 }
 
 export interface PassSummary {

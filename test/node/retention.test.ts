@@ -11,6 +11,8 @@ const DAY = 24 * HOUR
 const D0 = Date.parse('2024-03-01T00:00:00Z')
 const NOW = D0 + 4 * DAY + HOUR
 const Daily = { $from: 'TailEvents', $groupBy: [{ day: '$eventTimestamp' }], $compute: { n: { $count: '*' } } }
+const ByScript = { $from: 'TailEvents', $groupBy: ['scriptName'], $compute: { n: { $count: '*' } } }
+const RETENTION = { TailEvents: '2 days', WorkerErrors: '1d' }
 
 /** Kept: rows whose hour partition ends after the cutoff (partitions are dropped whole). */
 const kept = (cutoff: number) => (t: Date | number) => Math.floor(+t / HOUR) * HOUR + HOUR > cutoff
@@ -19,9 +21,7 @@ describe('retention', () => {
   it('drops whole partitions past each collection and view retention; a view kept longer keeps its rows through a rebuild', async () => {
     const bucket = new MemoryBucket()
     const clock = { now: NOW }
-    const db = DB({ TailEvents, WorkerErrors, Daily }, {
-      storage: bucket, now: () => clock.now, retention: { TailEvents: '2 days', WorkerErrors: '1d' },
-    })
+    const db = DB({ TailEvents, WorkerErrors, Daily, ByScript }, { storage: bucket, now: () => clock.now, retention: RETENTION })
     const events = makeEvents(800, { start: D0, spanMs: 4 * DAY + HOUR, seed: 5 })
     for (let i = 0; i < events.length; i += 100) await db.TailEvents.bulkCreate(events.slice(i, i + 100))
     // Before compaction everything is in the WAL, and visible: retention is applied by the pass.
@@ -74,6 +74,33 @@ describe('retention', () => {
     expect(rc.partitions.Daily!.length).toBe(5)
     expect(await db.Daily.find({}, { sort: { day: 1 } })).toEqual(dailyNow)
     expect(canonical(await db.WorkerErrors.find())).toEqual(canonical(errorsKept))
+    const byScript = await db.ByScript.find({}, { sort: { scriptName: 1 } })
+    expect(byScript.reduce((n, r) => n + (r.n as number), 0)).toBe(801)
+
+    // A compactor without the retention setting (the CLI, a setting changed later) learns from
+    // the manifest what is gone, and keeps those rows too.
+    const unaware = DB({ TailEvents, WorkerErrors, Daily, ByScript }, { storage: bucket, now: () => clock.now })
+    await unaware.recompact()
+    expect(await unaware.Daily.find({}, { sort: { day: 1 } })).toEqual(dailyNow)
+    expect(await unaware.ByScript.find({}, { sort: { scriptName: 1 } })).toEqual(byScript)
+
+    // A changed definition never keeps old rows: periods the source can no longer recompute go,
+    // the rest (a partly expired day included) are recomputed from what is kept.
+    const redefined = DB({
+      TailEvents, WorkerErrors,
+      Daily: { ...Daily, $filter: { outcome: 'ok' } },
+      ByScript: { ...ByScript, $filter: { outcome: 'ok' } },
+    }, { storage: bucket, now: () => clock.now, retention: RETENTION })
+    await redefined.compact()
+    const ok = await redefined.TailEvents.find({ outcome: 'ok' })
+    const count = (key: (r: (typeof ok)[number]) => string) => {
+      const m = new Map<string, number>()
+      for (const r of ok) m.set(key(r), (m.get(key(r)) ?? 0) + 1)
+      return [...m].sort(([a], [b]) => (a < b ? -1 : 1))
+    }
+    const day = (r: (typeof ok)[number]) => new Date(Math.floor(+r.eventTimestamp / DAY) * DAY).toISOString()
+    expect((await redefined.Daily.find({}, { sort: { day: 1 } })).map(r => [(r.day as Date).toISOString(), r.n])).toEqual(count(day))
+    expect((await redefined.ByScript.find({}, { sort: { scriptName: 1 } })).map(r => [r.scriptName, r.n])).toEqual(count(r => r.scriptName))
   })
 
   it('bad retention settings are errors at DB() naming the problem', () => {
