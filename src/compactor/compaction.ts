@@ -80,8 +80,8 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
         if (!r) break
         worked = true
         s.filesWritten += r.outputFiles
-        if (r.forced) s.partitionsRecompacted++
-        else s.partitionsMerged++
+        if (!r.forced) s.partitionsMerged++
+        else if (r.last) s.partitionsRecompacted++
       }
     }
     while (timeLeft(ctx)) {

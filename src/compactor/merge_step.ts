@@ -20,6 +20,8 @@ export interface MergeResult {
   outputFiles: number
   rows: number
   forced: boolean
+  /** A recompact: this step finished its partition. */
+  last: boolean
 }
 
 /** What to merge next: a partition and which of its files. */
@@ -28,37 +30,59 @@ export interface MergePick {
   files: DataFile[]
   /** A queued recompact: rewrite even a single file. */
   forced: boolean
+  /** A queued recompact: this step finishes the partition. */
+  last: boolean
 }
 
 /**
- * Picks the next merge of a collection, if any. Pending recompacts come first. A quiet
- * partition (past its hour plus quietAfterMs) is merged whole into as few files as it needs; an active
- * one only merges its L0 files once there are maxL0Files of them, leaving its L1 files
- * alone, so an hour's rows are rewritten a bounded number of times (tiered, not leveled).
+ * Picks the next merge of a collection, if any. Pending recompacts come first, rewriting the
+ * partition's files maxMergeRows at a time. A quiet partition (past its hour plus
+ * quietAfterMs) merges its small files (under half of maxMergeRows or maxRowsPerFile), oldest
+ * first; an active one merges its small L0 files once there are maxL0Files of them. Each step
+ * rewrites at most maxMergeRows rows, and a file of half that or more is not merged again, so
+ * a busy hour costs bounded steps and each row is rewritten a bounded number of times
+ * (tiered, not leveled).
  */
 export function pickMerge(ctx: PassContext, loaded: LoadedManifest, collection: string, useQueue = true): MergePick | null {
   const m = loaded.manifest
   const all = m.collections[collection]?.files ?? []
+  const cap = ctx.options.maxMergeRows
   const pending = useQueue && m.recompact.find(r => r.collection === collection && r.partitions.length)
   if (pending) {
     const partition = pending.partitions[0]!
-    return { partition, files: all.filter(f => f.partition === partition && !f.pending), forced: true }
+    // A rewrite in several steps skips what it has already written.
+    const done = new Set(pending.written ?? [])
+    const stale = all.filter(f => f.partition === partition && !f.pending && !done.has(f.key))
+    const files = upTo(cap, stale.sort(byMinTime), 1)
+    return { partition, files, forced: true, last: files.length === stale.length }
   }
   const now = ctx.now()
+  // A file this big is done: merging it again would only rewrite it (outputs split at maxRowsPerFile).
+  const full = Math.min(cap, ctx.options.maxRowsPerFile) / 2
   // Partitions queued for a rebuild are about to be replaced; merging them first is wasted work.
   const queued = new Set(m.recompact.filter(r => r.collection === collection).flatMap(r => r.partitions))
   // A scheduled view's pending deltas wait for its refresh; they are not merged before.
   for (const [partition, files] of [...groupFiles(all.filter(f => !f.pending && !queued.has(f.partition)))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const quiet = partitionRange(partition)[1] + ctx.options.quietAfterMs <= now
-    // A quiet hour is merged only while that can shrink it: a busy hour already split into
-    // full L1 files (maxRowsPerFile each) would otherwise be rewritten on every pass.
-    const rows = files.reduce((n, f) => n + f.rows, 0)
-    const canShrink = files.some(f => f.level === 0) || files.length > Math.ceil(rows / ctx.options.maxRowsPerFile)
-    if (quiet && files.length >= 2 && canShrink) return { partition, files, forced: false }
-    const l0 = files.filter(f => f.level === 0)
-    if (!quiet && l0.length >= ctx.options.maxL0Files) return { partition, files: l0, forced: false }
+    const small = files.filter(f => f.rows < full && (quiet || f.level === 0)).sort(byMinTime)
+    if (small.length >= (quiet ? 2 : ctx.options.maxL0Files)) {
+      const pick = upTo(cap, small, 2)
+      if (pick.length >= 2) return { partition, files: pick, forced: false, last: true }
+    }
   }
   return null
+}
+
+function byMinTime(a: DataFile, b: DataFile): number {
+  return a.minTime - b.minTime
+}
+
+/** The leading files whose rows add up to at most `cap`, but at least `min` of them. */
+function upTo(cap: number, files: DataFile[], min: number): DataFile[] {
+  let rows = 0
+  let n = 0
+  while (n < files.length && (n < min || rows + files[n]!.rows <= cap)) rows += files[n++]!.rows
+  return files.slice(0, n)
 }
 
 function groupFiles(files: DataFile[]): Map<string, DataFile[]> {
@@ -113,13 +137,19 @@ export async function mergePartition(ctx: PassContext, target: MergeTarget, load
   next.garbage.push(...inputs.map(f => ({ key: f.key, since: createdAt })))
   if (pick.forced) {
     for (const r of next.recompact) {
-      if (r.collection === schema.name) r.partitions = r.partitions.filter(p => p !== pick.partition)
+      if (r.collection !== schema.name) continue
+      if (pick.last) {
+        r.partitions = r.partitions.filter(p => p !== pick.partition)
+        delete r.written
+      } else {
+        r.written = [...(r.written ?? []), ...outputs.map(f => f.key)]
+      }
     }
     next.recompact = next.recompact.filter(r => r.partitions.length)
   }
   return {
     next,
     written: outputs.map(f => f.key),
-    result: { partition: pick.partition, inputFiles: inputs.length, outputFiles: outputs.length, rows: outputs.reduce((n, f) => n + f.rows, 0), forced: pick.forced },
+    result: { partition: pick.partition, inputFiles: inputs.length, outputFiles: outputs.length, rows: outputs.reduce((n, f) => n + f.rows, 0), forced: pick.forced, last: pick.last },
   }
 }

@@ -10,8 +10,16 @@ export interface CompactionOptions {
   quietAfterMs: number
   /** A partition with this many L0 files is merged even if still active. */
   maxL0Files: number
-  /** Rows per Parquet row group: the unit of streaming, pruning and memory. */
+  /**
+   * Rows per Parquet row group: the unit of streaming, pruning and memory. A merge holds one
+   * row group per input file, so this times the inputs (up to ~16) must fit in 128 MB.
+   */
   rowGroupRows: number
+  /**
+   * Rows one merge or recompact step rewrites at most, so a step stays well inside the
+   * pass's CPU time however busy an hour was; files of half this or more are not merged again.
+   */
+  maxMergeRows: number
   /** An L1 file rolls over to the next at this many rows; the file is built in memory before upload (~50 B a row compressed). */
   maxRowsPerFile: number
   /** Replaced files and consumed segments stay readable this long, for queries on the older manifest. */
@@ -38,7 +46,8 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   maxBatchBytes: 8 << 20,
   quietAfterMs: 10 * 60_000,
   maxL0Files: 8,
-  rowGroupRows: 10_000,
+  rowGroupRows: 2_000,
+  maxMergeRows: 100_000,
   maxRowsPerFile: 200_000,
   graceMs: 10 * 60_000,
   orphanAfterMs: 6 * 3_600_000,

@@ -63,6 +63,8 @@ export interface PendingRecompact {
    * source has expired (and so is not replaced with anything), never kept under the new one.
    */
   redefine?: boolean
+  /** Files this request has already written for its first partition, which a rewrite in several steps skips. */
+  written?: string[]
 }
 
 export interface PassSummary {

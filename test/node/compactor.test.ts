@@ -110,19 +110,54 @@ describe('compaction', () => {
 
   it('a quiet hour larger than maxRowsPerFile is split once and then left alone', async () => {
     const { db, bucket, clock } = store()
-    for (let round = 0; round < 3; round++) {
+    const opts = { maxRowsPerFile: 24, maxL0Files: 100 }
+    for (let round = 0; round < 6; round++) {
       await ingest(db, 30, 30, round + 1)
-      await db.compact({ maxRowsPerFile: 10, maxL0Files: 100 })
+      await db.compact(opts)
     }
     clock.now += 11 * 60_000 // every hour is quiet now
-    const merged = await db.compact({ maxRowsPerFile: 10, maxL0Files: 100 })
+    const merged = await db.compact(opts)
     expect(merged).toMatchObject({ partitionsMerged: 1, done: true }) // hour 11; 9 and 10 went quiet earlier
     const files = (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files
-    expect(files.every(f => f.level === 1 && f.rows <= 10)).toBe(true)
-    expect(files.length).toBeGreaterThanOrEqual(9)
-    const again = await db.compact({ maxRowsPerFile: 10, maxL0Files: 100 })
+    expect(files.every(f => f.rows <= 24)).toBe(true)
+    // Split into full files plus at most one remainder per hour: nothing left worth merging.
+    for (const p of new Set(files.map(f => f.partition))) expect(files.filter(f => f.partition === p && f.rows < 12).length).toBeLessThanOrEqual(1)
+    expect(files.length).toBeGreaterThanOrEqual(180 / 24)
+    const again = await db.compact(opts)
     expect(again).toMatchObject({ partitionsMerged: 0, done: true })
-    expect((await db.TailEvents.find()).length).toBe(90)
+    expect((await db.TailEvents.find()).length).toBe(180)
+  })
+
+  it('a busy hour is merged maxMergeRows at a time, oldest files first, each step bounded', async () => {
+    const { db, bucket, clock } = store()
+    const opts = { maxMergeRows: 100, maxL0Files: 100 }
+    for (let round = 0; round < 8; round++) {
+      await ingest(db, 90, 90, round + 1)
+      await db.compact(opts)
+    }
+    const before = canonical(await db.TailEvents.find())
+    const hour11 = async () => (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files.filter(f => f.partition === 'dt=2024-01-15/hour=11')
+    expect((await hour11()).length).toBe(8)
+
+    clock.now += 11 * 60_000
+    const counting = new CountingBucket(bucket)
+    const probe = DB({ TailEvents }, { storage: counting, now: () => clock.now })
+    const pass = await probe.compact(opts)
+    expect(pass.partitionsMerged).toBeGreaterThan(1) // ~240 rows of hour 11 take several steps
+    const files = (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files
+    for (const p of new Set(files.map(f => f.partition))) expect(files.filter(f => f.partition === p && f.rows < 50).length).toBeLessThanOrEqual(1)
+    expect(canonical(await db.TailEvents.find())).toEqual(before)
+    expect((await db.compact(opts)).partitionsMerged).toBe(0)
+
+    // A recompact of the busy hour runs in bounded steps too, rewriting every file exactly once.
+    const oldKeys = new Set((await hour11()).map(f => f.key))
+    const rc = await DB({ TailEvents }, { storage: bucket, now: () => clock.now, compaction: opts }).recompact({ from: T0 + 2 * HOUR })
+    expect(rc).toMatchObject({ partitions: { TailEvents: ['dt=2024-01-15/hour=11'] }, remaining: 0 })
+    expect(rc.pass.partitionsRecompacted).toBe(1)
+    const rewritten = await hour11()
+    expect(rewritten.filter(f => oldKeys.has(f.key))).toEqual([])
+    expect(rewritten.length).toBe(3) // 90, 90, 60 rows: one file a step, as two exceed 100
+    expect(canonical(await db.TailEvents.find())).toEqual(before)
   })
 
   it('keeps replaced files and consumed segments for the grace period, then deletes them', async () => {
