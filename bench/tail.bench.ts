@@ -174,6 +174,33 @@ describe(`tail engine vs DuckDB, ${EVENTS} TailEvents over 24 h`, async () => {
     }
   })
 
+  it('a busy hour (1,000 events a minute, a pass a minute) then its quiet merge, under a 128 MB heap', async () => {
+    const PER_MINUTE = 1000
+    const bucketDir = join(dir, 'busy-bucket')
+    let clock = T0
+    const bdb = DB({ TailEvents }, { storage: new FsBucket(bucketDir), now: () => clock })
+    const passMs: number[] = []
+    for (let minute = 0; minute < 60; minute++) {
+      const batch = makeEvents(PER_MINUTE, { start: clock, spanMs: 60_000, seed: 5000 + minute })
+      clock += 60_000
+      for (let i = 0; i < batch.length; i += 500) await bdb.TailEvents.bulkCreate(batch.slice(i, i + 500))
+      const t = performance.now()
+      await bdb.compact()
+      passMs.push(performance.now() - t)
+    }
+    // The hour goes quiet: its merge runs in a child capped at 128 MB of heap.
+    const { stdout } = await run(process.execPath, ['--max-old-space-size=128', 'bench/compact_child.mjs', bucketDir, String(clock + 2 * HOUR), '{}'], { maxBuffer: 1 << 24 })
+    const child = JSON.parse(stdout) as { ms: number; peakHeap: number; pass: { partitionsMerged: number } }
+    expect(child.pass.partitionsMerged).toBeGreaterThan(0)
+    const { manifest } = await loadManifest(new FsBucket(bucketDir), '', 0)
+    const files = manifest.collections.TailEvents!.files
+    expect(files.reduce((n, f) => n + f.rows, 0)).toBe(60 * PER_MINUTE)
+    results.busyHour = {
+      eventsPerMinute: PER_MINUTE, passMaxMs: Math.round(Math.max(...passMs)),
+      quietMergeMs: Math.round(child.ms), quietMergeSteps: child.pass.partitionsMerged, peakHeapMB: +(child.peakHeap / 2 ** 20).toFixed(1), filesAtEnd: files.length,
+    }
+  })
+
   it('records the results', async () => {
     const out = JSON.stringify(results, null, 2)
     console.log(out)
