@@ -77,11 +77,17 @@ function byMinTime(a: DataFile, b: DataFile): number {
   return a.minTime - b.minTime
 }
 
+/**
+ * Inputs of one merge at most: memory holds one row group (up to rowGroupRows, ~2 KB a
+ * TailEvent row) per input, so 16 × 2,000 rows stay well inside 128 MB.
+ */
+const MAX_INPUTS = 16
+
 /** The leading files whose rows add up to at most `cap`, but at least `min` of them. */
 function upTo(cap: number, files: DataFile[], min: number): DataFile[] {
   let rows = 0
   let n = 0
-  while (n < files.length && (n < min || rows + files[n]!.rows <= cap)) rows += files[n++]!.rows
+  while (n < files.length && n < MAX_INPUTS && (n < min || rows + files[n]!.rows <= cap)) rows += files[n++]!.rows
   return files.slice(0, n)
 }
 

@@ -128,6 +128,21 @@ describe('compaction', () => {
     expect((await db.TailEvents.find()).length).toBe(180)
   })
 
+  it('a merge takes at most 16 input files (one row group of each is in memory)', async () => {
+    const { db, bucket, clock } = store()
+    for (let round = 0; round < 20; round++) {
+      await ingest(db, 9, 9, round + 1)
+      await db.compact({ maxL0Files: 100 })
+    }
+    const hour11 = async () => (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files.filter(f => f.partition === 'dt=2024-01-15/hour=11')
+    const n = (await hour11()).length
+    expect(n).toBeGreaterThan(16)
+    clock.now += 11 * 60_000
+    const pass = await db.compact({ maxL0Files: 100 })
+    expect(pass.partitionsMerged).toBe(2) // 16 files, then their output with the rest
+    expect((await hour11()).length).toBe(1)
+  })
+
   it('a busy hour is merged maxMergeRows at a time, oldest files first, each step bounded', async () => {
     const { db, bucket, clock } = store()
     const opts = { maxMergeRows: 100, maxL0Files: 100 }
