@@ -19,7 +19,7 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   const grace = ctx.options.graceMs
   const m = loaded.manifest
   const dueGarbage = m.garbage.filter(g => g.since + grace <= now).map(g => g.key)
-  const dueSegments = Object.values(m.collections).flatMap(c => c.consumed.filter(s => s.at + grace <= now).map(s => s.key))
+  const dueSegments = Object.values(m.collections).flatMap(c => c.consumed.filter(s => !s.quarantined && s.at + grace <= now).map(s => s.key))
 
   const orphans: string[] = []
   const sweepCursors: Record<string, string> = {}

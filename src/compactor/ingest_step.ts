@@ -1,6 +1,9 @@
 import { type DataFile, type LoadedManifest, collectionState, partitionOf } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
-import { type QuarantineEntry, type SegmentRef, WalCorruptError, decodeSegment, listSegments, writeQuarantine } from '../wal/index.js'
+import {
+  MAX_SEGMENT_PARTITIONS, MAX_SEGMENT_READ_BYTES, type QuarantineEntry, type SegmentRef, decodeSegment, isReadableSegment,
+  listSegments, pendingSegments, segmentQuarantineKey, writeQuarantine,
+} from '../wal/index.js'
 import { writeDataFile } from './file_writer.js'
 import { writeViewDeltas } from './view_writer.js'
 import { StaleManifest, type StepOutcome } from './commit_step.js'
@@ -10,71 +13,78 @@ export interface IngestResult {
   segments: number
   rows: number
   files: number
+  /** Quarantine objects written for bad lines and misfit rows (one per segment that had any). */
   quarantined: string[]
   /** Unconsumed segments left after this batch. */
   backlog: number
 }
 
-/** WAL segments the manifest has not consumed, oldest ingest first. */
-export async function pendingSegments(ctx: PassContext, loaded: LoadedManifest, collection: string): Promise<SegmentRef[]> {
-  const consumed = new Set((loaded.manifest.collections[collection]?.consumed ?? []).map(c => c.key))
-  return (await listSegments(ctx.bucket, ctx.prefix, collection)).filter(s => !consumed.has(s.key))
+/** A segment taken into the batch: its rows by partition, and what of it goes to quarantine. */
+interface ReadSegment {
+  ref: SegmentRef
+  byPartition: Map<string, StoredRow[]>
+  rows: number
+  rejects: QuarantineEntry[]
 }
 
 /**
- * Folds one bounded batch of WAL segments into L0 Parquet files, one per hour
- * partition the batch touches, and marks the segments consumed in the same commit.
+ * Folds one bounded batch of WAL segments into L0 Parquet files, one per hour partition the
+ * batch touches, and marks the segments consumed in the same commit. Bounded by construction
+ * (invariant bounded-work): at most maxSegmentsPerBatch segments, maxBatchBytes of NDJSON and
+ * maxPartitionsPerStep partitions. What cannot be ingested — lines that are not rows, rows the
+ * schema no longer takes, a foreign segment too large or too spread to ingest — goes to
+ * quarantine once, under a key named after its segment, and never stops the pass (invariant
+ * nothing-dropped).
  */
 export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, loaded: LoadedManifest): Promise<StepOutcome<IngestResult> | null> {
-  const pending = await pendingSegments(ctx, loaded, schema.name)
-  if (!pending.length) return null
-  const batch: SegmentRef[] = []
+  const state = loaded.manifest.collections[schema.name]
+  const listed = await listSegments(ctx.bucket, ctx.prefix, schema.name)
+  const { pending, duplicates } = pendingSegments(listed, (state?.consumed ?? []).map(c => c.key))
+  if (!pending.length && !duplicates.length) return null
+
+  const taken: ReadSegment[] = []
+  const inPlace: { ref: SegmentRef; reason: string }[] = []
+  const partitions = new Set<string>()
+  const written: string[] = []
+  const quarantined: string[] = []
   let bytes = 0
-  for (const seg of pending) {
-    if (batch.length && (batch.length >= ctx.options.maxSegmentsPerBatch || bytes + seg.size > ctx.options.maxBatchBytes)) break
-    batch.push(seg)
-    bytes += seg.size
+  for (const ref of pending) {
+    const n = taken.length + inPlace.length
+    if (n && (n >= ctx.options.maxSegmentsPerBatch || bytes + ref.size > ctx.options.maxBatchBytes)) break
+    if (!isReadableSegment(ref)) {
+      // Only a foreign writer leaves one this large; loading it could exhaust memory.
+      inPlace.push({ ref, reason: `${ref.size} bytes, over the ${MAX_SEGMENT_READ_BYTES}-byte limit for a WAL segment` })
+      continue
+    }
+    const seg = await readForIngest(ctx, schema, ref, written)
+    const own = [...seg.byPartition.keys()]
+    if (own.length > MAX_SEGMENT_PARTITIONS) {
+      // bulkCreate never writes such a segment; keep a foreign one whole, with the reason.
+      const reason = `spans ${own.length} hour partitions, over the limit of ${MAX_SEGMENT_PARTITIONS} per segment; ` +
+        'replay its rows with bulkCreate, which splits them'
+      seg.rejects = [...seg.byPartition.values()].flat().map((event, index) => ({ index, reason, event, segment: ref.key }))
+      seg.byPartition.clear()
+      seg.rows = 0
+    } else if (taken.length && [...partitions, ...own.filter(p => !partitions.has(p))].length > ctx.options.maxPartitionsPerStep) {
+      break // the next step takes it
+    }
+    for (const p of seg.byPartition.keys()) partitions.add(p)
+    if (seg.rejects.length) {
+      const key = await writeQuarantine(ctx.bucket, segmentQuarantineKey(ctx.prefix, schema.name, ref.key), seg.rejects)
+      quarantined.push(key)
+    }
+    taken.push(seg)
+    bytes += ref.size
   }
 
   const byPartition = new Map<string, StoredRow[]>()
-  const quarantined: string[] = []
-  const misfits: QuarantineEntry[] = []
-  const written: string[] = []
-  let rows = 0
-  for (const seg of batch) {
-    const body = await ctx.bucket.get(seg.key)
-    // Listed a moment ago but gone: another compactor consumed and collected it. Start over.
-    if (!body) {
-      if (written.length) await ctx.bucket.delete(written.filter(k => !quarantined.includes(k)))
-      throw new StaleManifest(`${seg.key} was collected by another compactor`)
-    }
-    const text = await body.text()
-    let segRows: StoredRow[]
-    try {
-      segRows = decodeSegment(seg.key, text)
-    } catch (e) {
-      if (!(e instanceof WalCorruptError)) throw e
-      // An unreadable segment must not block the WAL forever: keep its bytes in quarantine.
-      const q = await writeQuarantine(ctx.bucket, ctx.prefix, schema.name, ctx.now(), [{ index: -1, reason: e.message, event: text }])
-      written.push(q)
-      quarantined.push(q)
-      continue
-    }
-    for (const [index, raw] of segRows.entries()) {
-      // The schema may have changed since the row was written: check it again. Fields the
-      // schema no longer has are dropped; a row that no longer fits goes to quarantine.
-      const n = recheckStoredRow(schema, raw)
-      if (!n.ok) { misfits.push({ index, reason: `${seg.key}: ${n.reason}`, event: raw }); continue }
-      const row = n.row
-      const p = partitionOf(row[schema.timeField] as number)
-      let list = byPartition.get(p)
-      if (!list) byPartition.set(p, (list = []))
-      list.push(row)
-      rows++
+  for (const seg of taken) {
+    for (const [p, list] of seg.byPartition) {
+      const all = byPartition.get(p)
+      if (all) all.push(...list)
+      else byPartition.set(p, list)
     }
   }
-
-  if (misfits.length) quarantined.push(await writeQuarantine(ctx.bucket, ctx.prefix, schema.name, ctx.now(), misfits))
   const createdAt = ctx.now()
   const files: DataFile[] = []
   for (const [partition, list] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -90,15 +100,53 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
   for (const vf of views.values()) written.push(...vf.map(f => f.key))
 
   const next = structuredClone(loaded.manifest)
-  const state = collectionState(next, schema.name)
-  state.files.push(...files)
-  state.consumed.push(...batch.map(s => ({ key: s.key, at: createdAt })))
+  const out = collectionState(next, schema.name)
+  out.files.push(...files)
+  out.consumed.push(
+    ...taken.map(s => ({ key: s.ref.key, at: createdAt })),
+    ...duplicates.map(s => ({ key: s.key, at: createdAt })),
+    ...inPlace.map(s => ({ key: s.ref.key, at: createdAt, quarantined: s.reason })),
+  )
   for (const [view, vf] of views) collectionState(next, view).files.push(...vf)
+  const consumedPending = taken.length + inPlace.length
   return {
     next,
     // Quarantine copies are kept even if the commit loses: they are evidence, not data.
-    written: written.filter(k => !quarantined.includes(k)),
-    result: { segments: batch.length, rows, files: files.length, quarantined, backlog: pending.length - batch.length },
+    written,
+    result: {
+      segments: consumedPending + duplicates.length,
+      rows: taken.reduce((n, s) => n + s.rows, 0),
+      files: files.length,
+      quarantined,
+      backlog: pending.length - consumedPending,
+    },
   }
 }
 
+/**
+ * Reads one segment for ingest: rows re-checked against the current schema (it may have
+ * changed since they were written; fields it no longer has are dropped), grouped by partition;
+ * bad lines and rows that no longer fit are set apart for quarantine.
+ */
+async function readForIngest(ctx: PassContext, schema: CollectionSchema, ref: SegmentRef, written: string[]): Promise<ReadSegment> {
+  const body = await ctx.bucket.get(ref.key)
+  // Listed a moment ago but gone: another compactor consumed and collected it. Start over.
+  if (!body) {
+    if (written.length) await ctx.bucket.delete(written)
+    throw new StaleManifest(`${ref.key} was collected by another compactor`)
+  }
+  const decoded = decodeSegment(await body.text())
+  const rejects: QuarantineEntry[] = decoded.bad.map(b => ({ index: b.line, reason: b.reason, event: b.text, segment: ref.key }))
+  const byPartition = new Map<string, StoredRow[]>()
+  let rows = 0
+  for (const [index, raw] of decoded.rows.entries()) {
+    const n = recheckStoredRow(schema, raw)
+    if (!n.ok) { rejects.push({ index, reason: n.reason, event: raw, segment: ref.key }); continue }
+    const p = partitionOf(n.row[schema.timeField] as number)
+    let list = byPartition.get(p)
+    if (!list) byPartition.set(p, (list = []))
+    list.push(n.row)
+    rows++
+  }
+  return { ref, byPartition, rows, rejects }
+}

@@ -6,6 +6,12 @@ export interface CompactionOptions {
   maxSegmentsPerBatch: number
   /** NDJSON bytes folded into one L0 batch; parsed rows take several times this in memory. */
   maxBatchBytes: number
+  /**
+   * Hour partitions one ingest step writes at most (one L0 file each, plus view deltas), so a
+   * backlog spread over many hours is folded a bounded step at a time. At least 24, the most
+   * one WAL segment spans.
+   */
+  maxPartitionsPerStep: number
   /** A partition this long past its end hour is quiet, and its files are merged into L1. */
   quietAfterMs: number
   /** A partition with this many L0 files is merged even if still active. */
@@ -44,6 +50,7 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   timeBudgetMs: 25_000,
   maxSegmentsPerBatch: 400,
   maxBatchBytes: 8 << 20,
+  maxPartitionsPerStep: 48,
   quietAfterMs: 10 * 60_000,
   maxL0Files: 8,
   rowGroupRows: 2_000,

@@ -1,8 +1,11 @@
 import type { Filter } from '../expr/index.js'
 import { FindQuery, collectionTarget, type FindContext, type FindOptions } from '../query/index.js'
-import { type CollectionSchema, normalizeRow, type StoredRow } from '../schema/index.js'
+import { type CollectionSchema, normalizeRow } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
-import { type QuarantineEntry, type WalWriter, writeQuarantine } from '../wal/index.js'
+import {
+  type EncodedRow, MAX_EVENT_BYTES, type QuarantineEntry, WalWriteError, type WalWriter, batchQuarantineKey, batchSegmentId,
+  randomId, writeQuarantine,
+} from '../wal/index.js'
 
 export interface Rejected {
   index: number
@@ -10,14 +13,25 @@ export interface Rejected {
 }
 
 export interface BulkCreateResult {
-  /** Events stored in the WAL segment. */
+  /** Events stored in the WAL. */
   written: number
   /** Events refused, with why; they are kept under quarantine/, never dropped silently. */
   rejected: Rejected[]
-  /** Key of the WAL segment written, or null when no event was valid. */
+  /** Key of the (first) WAL segment written, or null when no event was valid. */
   segment: string | null
+  /** Every WAL segment written: a batch over many hours or megabytes is split (docs/guarantees.md). */
+  segments: string[]
   /** Key of the quarantine object holding the rejected events, or null. */
   quarantine: string | null
+}
+
+export interface BulkCreateOptions {
+  /**
+   * Makes a retry of this batch a no-op: the same key with the same events stores nothing more,
+   * whether or not the first call's segments were stored, acknowledged or already compacted
+   * (within the grace period after compaction, 10 minutes by default). Up to 256 characters.
+   */
+  idempotencyKey?: string
 }
 
 export interface CollectionDeps extends FindContext {
@@ -27,37 +41,62 @@ export interface CollectionDeps extends FindContext {
   wal: WalWriter
 }
 
+const MAX_IDEMPOTENCY_KEY = 256
+
 /** One collection of a DB: writes go to the WAL; reads merge Parquet with the WAL tail. */
 export class Collection<Row = Record<string, unknown>, Input = Record<string, unknown>> {
   constructor(readonly schema: CollectionSchema, private readonly deps: CollectionDeps) {}
 
   /**
-   * Validates each event and stores the valid ones as one WAL segment (one PUT).
-   * Resolves once the segment is durable. Invalid events are reported in `rejected`
-   * and written to a quarantine object, never mixed into the data.
+   * Validates each event and stores the valid ones in the WAL: one segment (one PUT) for a
+   * usual batch, more for one over many hours or megabytes. Resolves exactly when every segment
+   * is stored; rejects with WalWriteError (carrying the idempotency key that makes a retry safe)
+   * otherwise. Invalid events are reported in `rejected` and kept in a quarantine object,
+   * written first, so a failure there stores nothing.
    */
-  async bulkCreate(events: readonly Input[]): Promise<BulkCreateResult> {
-    if (!Array.isArray(events)) throw new TypeError(`${this.schema.name}.bulkCreate() takes an array of events, got ${typeof events}`)
-    const rows: StoredRow[] = []
-    const bad: QuarantineEntry[] = []
-    events.forEach((event, index) => {
-      const n = normalizeRow(this.schema, event)
-      if (n.ok) rows.push(n.row)
-      else bad.push({ index, reason: n.reason, event })
-    })
-    const bucket = await this.deps.bucket()
-    const [seg, quarantine] = await Promise.all([
-      rows.length ? this.deps.wal.append(this.schema.name, rows, this.schema.timeField) : null,
-      bad.length ? writeQuarantine(bucket, this.deps.prefix, this.schema.name, this.deps.now(), bad) : null,
-    ])
-    if (bad.length) {
-      console.warn(`parquedb: ${this.schema.name}.bulkCreate rejected ${bad.length} of ${events.length} events (kept in ${quarantine}): ${bad.slice(0, 3).map(b => `#${b.index} ${b.reason}`).join('; ')}`)
+  async bulkCreate(events: readonly Input[], options: BulkCreateOptions = {}): Promise<BulkCreateResult> {
+    const name = this.schema.name
+    if (!Array.isArray(events)) throw new TypeError(`${name}.bulkCreate() takes an array of events, got ${typeof events}`)
+    const key = options.idempotencyKey
+    if (key !== undefined && (typeof key !== 'string' || !key || key.length > MAX_IDEMPOTENCY_KEY)) {
+      throw new TypeError(`${name}.bulkCreate(): idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY} characters`)
     }
-    return { written: rows.length, rejected: bad.map(({ index, reason }) => ({ index, reason })), segment: seg?.key ?? null, quarantine }
+    const batchKey = key ?? `auto-${randomId()}${randomId()}`
+    const rows: EncodedRow[] = []
+    const bad: QuarantineEntry[] = []
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]
+      const n = normalizeRow(this.schema, event)
+      if (!n.ok) { bad.push({ index, reason: n.reason, event }); continue }
+      const line = JSON.stringify(n.row)
+      const bytes = utf8Length(line)
+      if (bytes > MAX_EVENT_BYTES) {
+        bad.push({ index, reason: `is ${bytes} bytes as JSON, over the ${MAX_EVENT_BYTES}-byte limit for one event`, event })
+        continue
+      }
+      rows.push({ line, time: n.row[this.schema.timeField] as number, bytes })
+    }
+    let quarantine: string | null = null
+    try {
+      if (bad.length) {
+        const qKey = batchQuarantineKey(this.deps.prefix, name, await batchSegmentId(name, batchKey, -1))
+        quarantine = await writeQuarantine(await this.deps.bucket(), qKey, bad)
+      }
+      const appended = rows.length ? await this.deps.wal.append(name, rows, batchKey) : null
+      if (bad.length) {
+        const some = bad.slice(0, 3).map(b => `#${b.index} ${b.reason}`).join('; ')
+        console.warn(`parquedb: ${name}.bulkCreate rejected ${bad.length} of ${events.length} events (kept in ${quarantine}): ${some}`)
+      }
+      const segments = appended?.keys ?? []
+      return { written: rows.length, rejected: bad.map(({ index, reason }) => ({ index, reason })), segment: segments[0] ?? null, segments, quarantine }
+    } catch (e) {
+      if (e instanceof WalWriteError) e.idempotencyKey = batchKey
+      throw e
+    }
   }
 
-  async create(event: Input): Promise<BulkCreateResult> {
-    return this.bulkCreate([event])
+  async create(event: Input, options?: BulkCreateOptions): Promise<BulkCreateResult> {
+    return this.bulkCreate([event], options)
   }
 
   /**
@@ -67,4 +106,16 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
   find(filter?: Filter, options?: FindOptions): FindQuery<Row> {
     return new FindQuery<Row>(collectionTarget(this.schema), this.deps, filter, options)
   }
+}
+
+/** UTF-8 size of a string without encoding it (JSON.stringify output has no lone surrogates). */
+function utf8Length(s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0xd800 && c <= 0xdbff) { n += 2; i++ } // a pair: 2 units, 4 bytes
+    else if (c >= 0x800) n += 2
+    else if (c >= 0x80) n += 1
+  }
+  return n
 }

@@ -1,7 +1,7 @@
 import { type Manifest, type PassSummary, loadManifest, readLastPass } from '../manifest/index.js'
 import type { CollectionSchema } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts } from '../storage/index.js'
-import { listSegments } from '../wal/index.js'
+import { listSegments, pendingSegments } from '../wal/index.js'
 import type { ViewPlan } from '../mv/index.js'
 
 export interface CollectionStatus {
@@ -88,9 +88,8 @@ export async function readStatus(raw: Bucket, prefix: string, collections: Colle
 
 async function collectionStatus(bucket: Bucket, prefix: string, m: Manifest, schema: CollectionSchema, now: number): Promise<CollectionStatus> {
   const state = m.collections[schema.name] ?? { files: [], consumed: [] }
-  const consumed = new Set(state.consumed.map(c => c.key))
   const segs = await listSegments(bucket, prefix, schema.name)
-  const pending = segs.filter(s => !consumed.has(s.key))
+  const { pending } = pendingSegments(segs, state.consumed.map(c => c.key))
   const oldest = pending.reduce((t, s) => Math.min(t, s.ingestedAt), Infinity)
   const minTime = state.files.reduce((t, f) => Math.min(t, f.minTime), Infinity)
   const maxTime = state.files.reduce((t, f) => Math.max(t, f.maxTime), -Infinity)

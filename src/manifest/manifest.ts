@@ -39,6 +39,12 @@ export interface ConsumedSegment {
   key: string
   /** When the commit that consumed it was made; it may be deleted a grace period later. */
   at: number
+  /**
+   * Set for a segment too large to load (only a foreign writer makes one): it was not ingested
+   * but quarantined in place, for this reason, and is kept — never garbage-collected — until an
+   * operator replays and deletes it (docs/guarantees.md).
+   */
+  quarantined?: string
 }
 
 export interface CollectionState {

@@ -1,7 +1,7 @@
 import { type DataFile, type Manifest, loadManifest } from '../manifest/index.js'
 import type { CollectionSchema, StoredRow } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../storage/index.js'
-import { R2WalTail, type SegmentRef, type WalTail } from '../wal/index.js'
+import { R2WalTail, type SegmentRef, type WalTail, isReadableSegment, pendingSegments } from '../wal/index.js'
 import { readFileRowGroups } from './parquet_reader.js'
 import type { Pruner } from './pruning.js'
 import { MissingObjectError } from './r2_buffer.js'
@@ -23,6 +23,13 @@ export interface ScanStats {
   rowGroupsRead: number
   segmentsConsidered: number
   segmentsRead: number
+  /**
+   * WAL segments a read passed over because they cannot be loaded (larger than the segment
+   * limit: only a foreign writer makes one; compaction quarantines them in place).
+   */
+  segmentsSkipped: number
+  /** WAL lines a read passed over because they are not rows (compaction quarantines them). */
+  walLinesSkipped: number
   rowsRead: number
   ops: OpCounts
 }
@@ -30,7 +37,7 @@ export interface ScanStats {
 export function emptyScanStats(): ScanStats {
   return {
     manifestVersion: 0, partitionsConsidered: 0, partitionsRead: 0, filesConsidered: 0, filesRead: 0,
-    rowGroupsConsidered: 0, rowGroupsRead: 0, segmentsConsidered: 0, segmentsRead: 0, rowsRead: 0, ops: emptyOpCounts(),
+    rowGroupsConsidered: 0, rowGroupsRead: 0, segmentsConsidered: 0, segmentsRead: 0, segmentsSkipped: 0, walLinesSkipped: 0, rowsRead: 0, ops: emptyOpCounts(),
   }
 }
 
@@ -104,10 +111,10 @@ async function planOnce(bucket: Bucket, schema: CollectionSchema, options: ScanO
   let segments: SegmentRef[] = []
   if (options.wal !== false) {
     const source = options.wal ?? { collection: schema.name }
-    const consumed = new Set((manifest.collections[source.collection]?.consumed ?? []).map(c => c.key))
+    const consumed = (manifest.collections[source.collection]?.consumed ?? []).map(c => c.key)
     const tail = options.walTail?.(bucket) ?? new R2WalTail(bucket, options.prefix)
     const walRange = source.widen ? source.widen(range) : range
-    listed = (await tail.segments(source.collection)).filter(s => !consumed.has(s.key))
+    listed = pendingSegments(await tail.segments(source.collection), consumed).pending
     segments = listed.filter(s => overlaps(s.minTime, s.maxTime, walRange))
   }
   stats.manifestVersion = manifest.version
@@ -144,11 +151,14 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
       }
     }
     for (const seg of plan.segments) {
-      const rows = await tail.read(seg)
+      if (!isReadableSegment(seg)) { stats.segmentsSkipped++; continue }
+      const decoded = await tail.read(seg)
       // Gone means a compaction consumed it after our manifest read and the grace period
       // passed mid-query; the result can no longer be exact, so say so.
-      if (rows === null) throw new MissingObjectError(`WAL segment ${seg.key} vanished during the scan; the query ran longer than the garbage-collection grace period — retry it`)
+      if (decoded === null) throw new MissingObjectError(`WAL segment ${seg.key} vanished during the scan; the query ran longer than the garbage-collection grace period — retry it`)
       stats.segmentsRead++
+      stats.walLinesSkipped += decoded.bad.length
+      const rows = decoded.rows
       const transform = options.wal ? options.wal.transform : undefined
       for (const row of transform ? transform(rows) : rows) if (inRange(row)) { stats.rowsRead++; yield row }
     }

@@ -12,19 +12,33 @@ export type Normalized = { ok: true; row: StoredRow } | { ok: false; reason: str
 
 const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z')
 
-/** Checks one input event against the schema and converts it to a StoredRow. */
+/**
+ * Checks one input event against the schema and converts it to a StoredRow. Never throws: an
+ * event whose getters throw, or whose values cannot be stored as they are, is rejected with the
+ * reason (invariant nothing-dropped).
+ */
 export function normalizeRow(schema: CollectionSchema, input: unknown): Normalized {
+  try {
+    return normalizeObject(schema, input)
+  } catch (e) {
+    return { ok: false, reason: `could not be read: ${errorText(e)}` }
+  }
+}
+
+function normalizeObject(schema: CollectionSchema, input: unknown): Normalized {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, reason: `expected an object, got ${describe(input)}` }
   }
   const src = input as Record<string, unknown>
   const known = new Set(schema.fields.map(f => f.name))
   for (const key of Object.keys(src)) {
-    if (!known.has(key) && src[key] !== undefined) return { ok: false, reason: `unknown field ${JSON.stringify(key)}; ${schema.name} has ${[...known].join(', ')}` }
+    if (!known.has(key) && src[key] !== undefined) {
+      return { ok: false, reason: `unknown field ${JSON.stringify(key)}; ${schema.name} has ${[...known].join(', ')}` }
+    }
   }
   const row: StoredRow = {}
   for (const field of schema.fields) {
-    const result = normalizeField(field, src[field.name])
+    const result = normalizeField(field, Object.hasOwn(src, field.name) ? src[field.name] : undefined)
     if (typeof result === 'string') return { ok: false, reason: `${field.name}: ${result}` }
     row[field.name] = result.value
   }
@@ -74,15 +88,21 @@ function normalizeField(field: FieldSpec, value: unknown): { value: unknown } | 
 function normalizeScalar(type: FieldSpec['type'], value: unknown): { value: unknown } | string {
   switch (type) {
     case 'string':
-      return typeof value === 'string' ? { value } : `expected a string, got ${describe(value)}`
+      return typeof value !== 'string' ? `expected a string, got ${describe(value)}` : wellFormed(value) ?? { value }
     case 'int':
-      return typeof value === 'number' && Number.isSafeInteger(value) ? { value } : `expected an integer, got ${describe(value)}`
+      if (typeof value === 'bigint') return bigintValue(value)
+      return typeof value === 'number' && Number.isSafeInteger(value)
+        ? { value: value === 0 ? 0 : value }
+        : `expected an integer, got ${describe(value)}`
     case 'double':
-      return typeof value === 'number' && Number.isFinite(value) ? { value } : `expected a finite number, got ${describe(value)}`
+      return typeof value === 'number' && Number.isFinite(value)
+        ? { value: value === 0 ? 0 : value }
+        : `expected a finite number, got ${describe(value)}`
     case 'boolean':
       return typeof value === 'boolean' ? { value } : `expected a boolean, got ${describe(value)}`
     case 'timestamp': {
-      const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN
+      const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value
+        : typeof value === 'string' ? Date.parse(value) : NaN
       if (!Number.isFinite(ms)) return `expected a Date, epoch milliseconds or an ISO date string, got ${describe(value)}`
       if (ms < 0 || ms > MAX_TIME) return `${new Date(ms).toISOString()} is outside 1970-01-01 to 9999-12-31`
       return { value: Math.trunc(ms) }
@@ -92,33 +112,91 @@ function normalizeScalar(type: FieldSpec['type'], value: unknown): { value: unkn
   }
 }
 
-/** Variant values must survive JSON and Parquet VARIANT alike: no functions, cycles, or non-finite numbers. */
+/** Nesting past this is refused: a variant deeper than this is almost surely a cycle. */
+const MAX_DEPTH = 64
+
+/**
+ * A variant value as plain JSON that reads back equal from the WAL and from Parquet alike, or
+ * the reason it cannot be stored. Nothing is dropped or re-encoded silently; the conversions
+ * are the documented ones (docs/guarantees.md): a Date becomes its ISO string, an Error
+ * `{ name, message, stack }` like the runtime's own exceptions, an object with `toJSON` (URL)
+ * what that returns, NaN and ±Infinity null and -0 0 (as in JSON), `undefined` in an array
+ * null, an `undefined` property absent.
+ */
 function toJsonValue(value: unknown, depth: number): { value: unknown } | string {
-  if (depth > 64) return 'nested deeper than 64 levels'
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return { value }
-  if (typeof value === 'number') return Number.isFinite(value) ? { value } : { value: null }
-  if (typeof value === 'bigint') return { value: Number(value) }
-  if (value instanceof Date) return { value: value.toISOString() }
+  if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels (or a cycle)`
+  if (value === null || typeof value === 'boolean') return { value }
+  if (typeof value === 'string') return wellFormed(value) ?? { value }
+  if (typeof value === 'number') return { value: Number.isFinite(value) ? (value === 0 ? 0 : value) : null }
+  if (typeof value === 'bigint') return bigintValue(value)
+  if (typeof value !== 'object') return `cannot store a ${typeof value}`
   if (Array.isArray(value)) {
     const out: unknown[] = []
-    for (const v of value) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i]
       const r = v === undefined ? { value: null } : toJsonValue(v, depth + 1)
-      if (typeof r === 'string') return r
+      if (typeof r === 'string') return `[${i}]: ${r}`
       out.push(r.value)
     }
     return { value: out }
   }
-  if (typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (v === undefined) continue
-      const r = toJsonValue(v, depth + 1)
-      if (typeof r === 'string') return `${k}: ${r}`
-      out[k] = r.value
-    }
-    return { value: out }
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? 'an invalid Date cannot be stored' : { value: value.toISOString() }
   }
-  return `cannot store a ${typeof value}`
+  const proto = Object.getPrototypeOf(value) as unknown
+  if (proto !== Object.prototype && proto !== null) {
+    const tag = Object.prototype.toString.call(value).slice(8, -1)
+    if (value instanceof Error || tag === 'Error') return toJsonValue(errorValue(value as Error), depth)
+    const toJSON = (value as { toJSON?: unknown }).toJSON
+    if (typeof toJSON === 'function') return toJsonValue(toJSON.call(value), depth + 1)
+    if (tag !== 'Object') return `cannot store a ${tag}; convert it to a plain object, array or string first`
+  }
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[k]
+    if (v === undefined) continue
+    if (k === '__proto__') return 'the key "__proto__" cannot be stored (JavaScript readers would take it as the prototype)'
+    const badKey = wellFormed(k)
+    if (badKey) return `key ${JSON.stringify(k)}: ${badKey}`
+    const r = toJsonValue(v, depth + 1)
+    if (typeof r === 'string') return `${k}: ${r}`
+    out[k] = r.value
+  }
+  return { value: out }
+}
+
+/** An Error as the runtime's TraceItems carry exceptions: name, message, stack, plus its own data. */
+function errorValue(e: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: e.name, message: e.message }
+  if (typeof e.stack === 'string') out.stack = e.stack
+  for (const k of Object.keys(e)) out[k] = (e as unknown as Record<string, unknown>)[k]
+  if (e.cause !== undefined) out.cause = e.cause
+  return out
+}
+
+function bigintValue(v: bigint): { value: number } | string {
+  const n = Number(v)
+  return Number.isSafeInteger(n)
+    ? { value: n }
+    : `the BigInt ${v} is outside ±2^53 and would lose digits as a number; store it as a string`
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Null for a well-formed string; else why not: a lone surrogate has no UTF-8 form, so Parquet would change it. */
+function wellFormed(s: string): string | null {
+  const m = LONE_SURROGATE.exec(s)
+  if (!m) return null
+  return `has a lone surrogate (U+${m[0].charCodeAt(0).toString(16).toUpperCase()}) at index ${m.index}, ` +
+    'which UTF-8 cannot store'
+}
+
+function errorText(e: unknown): string {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+  } catch {
+    return 'an unprintable value'
+  }
 }
 
 /** The value of a promoted column for a row, or null when the path is absent or of another type. */

@@ -1,14 +1,15 @@
 import type { Bucket } from '../storage/index.js'
 import { createObject } from './create_object.js'
-import { randomId, segmentKey } from './segment_key.js'
+import { type EncodedRow, planSegments } from './segment_plan.js'
+import { batchSegmentId, segmentKey } from './segment_key.js'
 import { WalWriteError } from './write_error.js'
-
 
 /** Rows already validated and normalized (plain JSON, timestamps in ms). */
 export type WalRow = Record<string, unknown>
 
 export interface AppendResult {
-  key: string
+  /** The segments stored, in order. */
+  keys: string[]
   rows: number
   bytes: number
 }
@@ -18,14 +19,17 @@ export interface AppendResult {
  * Object that coalesces many tail() calls into one segment) can replace it.
  */
 export interface WalWriter {
-  append(collection: string, rows: WalRow[], timeField: string): Promise<AppendResult>
+  /**
+   * Stores a batch durably. `batchKey` identifies the batch: appending the same rows under the
+   * same key again adds nothing that readers or the compactor count (invariant exactly-once).
+   */
+  append(collection: string, rows: readonly EncodedRow[], batchKey: string): Promise<AppendResult>
 }
 
-export function encodeSegment(rows: WalRow[]): string {
-  return rows.map(r => JSON.stringify(r)).join('\n') + '\n'
-}
+/** PUTs of one batch in flight at once (a batch over several hours or megabytes has several). */
+const PUT_CONCURRENCY = 4
 
-/** One batch → one immutable NDJSON object, written with a single create-if-absent PUT. */
+/** One batch → immutable NDJSON segments (usually one), each a single create-if-absent PUT. */
 export class R2WalWriter implements WalWriter {
   constructor(
     private readonly bucket: () => Promise<Bucket>,
@@ -33,25 +37,38 @@ export class R2WalWriter implements WalWriter {
     private readonly now: () => number,
   ) {}
 
-  async append(collection: string, rows: WalRow[], timeField: string): Promise<AppendResult> {
+  async append(collection: string, rows: readonly EncodedRow[], batchKey: string): Promise<AppendResult> {
     if (rows.length === 0) throw new WalWriteError('append() needs at least one row')
-    let min = Infinity
-    let max = -Infinity
-    for (const r of rows) {
-      const t = r[timeField] as number
-      if (t < min) min = t
-      if (t > max) max = t
-    }
-    const body = encodeSegment(rows)
-    const size = new TextEncoder().encode(body).byteLength
+    const plans = planSegments(rows)
     const bucket = await this.bucket()
-    // A collision on a random 12-character id is practically impossible, but a
-    // create-if-absent put makes it safe rather than a silent overwrite.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const key = segmentKey(this.prefix, collection, Math.max(0, Math.trunc(this.now())), min, max, randomId())
-      const stored = await createObject(bucket, key, body, size)
-      if (stored) return { key, rows: rows.length, bytes: size }
+    const ingestedAt = Math.max(0, Math.trunc(this.now()))
+    const keys = await Promise.all(plans.map(async (p, part) =>
+      segmentKey(this.prefix, collection, ingestedAt, p.minTime, p.maxTime, await batchSegmentId(collection, batchKey, part))))
+    const stored = new Array<boolean>(plans.length).fill(false)
+    let failure: unknown
+    let next = 0
+    const worker = async () => {
+      while (failure === undefined && next < plans.length) {
+        const i = next++
+        try {
+          await createObject(bucket, keys[i]!, plans[i]!.rows.map(r => r.line).join('\n') + '\n')
+          stored[i] = true
+        } catch (e) {
+          failure ??= e
+        }
+      }
     }
-    throw new WalWriteError(`could not write a WAL segment for ${collection}: three key collisions in a row`)
+    await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, plans.length) }, worker))
+    if (failure !== undefined) {
+      const done = keys.filter((_, i) => stored[i])
+      const err = new WalWriteError(
+        `${collection}: stored ${done.length} of ${plans.length} WAL segments of this batch before a write failed ` +
+        `(${(failure as Error)?.message ?? String(failure)}); retry with { idempotencyKey: ${JSON.stringify(batchKey)} } ` +
+        'to store the rest without storing any event twice', { cause: failure })
+      err.idempotencyKey = batchKey
+      err.stored = done
+      throw err
+    }
+    return { keys, rows: rows.length, bytes: plans.reduce((n, p) => n + p.bytes, 0) }
   }
 }

@@ -1,34 +1,49 @@
 import type { Bucket } from '../storage/index.js'
 import { createObject } from './create_object.js'
-import { WalWriteError } from './write_error.js'
-import { randomId } from './segment_key.js'
 
-/** A rejected event and why, kept so nothing is dropped silently. */
+/** A rejected event (or WAL line) and why, kept so nothing is dropped silently. */
 export interface QuarantineEntry {
+  /** The event's index in its batch, or the line number in its WAL segment. */
   index: number
   reason: string
   event: unknown
+  /** The WAL segment it came from, when compaction quarantined it. */
+  segment?: string
 }
 
 export function quarantinePrefix(prefix: string, collection: string): string {
   return `${prefix}quarantine/${collection}/`
 }
 
-/** Writes rejected events (or an unreadable segment) under quarantine/ for inspection and replay. */
-export async function writeQuarantine(bucket: Bucket, prefix: string, collection: string, now: number, entries: QuarantineEntry[]): Promise<string> {
-  const body = entries.map(e => JSON.stringify({ index: e.index, reason: e.reason, event: safeJson(e.event) })).join('\n') + '\n'
-  const size = new TextEncoder().encode(body).byteLength
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const key = `${quarantinePrefix(prefix, collection)}${String(Math.trunc(now)).padStart(15, '0')}-${randomId()}.ndjson`
-    if (await createObject(bucket, key, body, size)) return key
-  }
-  throw new WalWriteError(`could not write a quarantine segment for ${collection}: three key collisions in a row`)
+/** Where the events a batch rejected are kept: one object per batch, named by the batch's segment id. */
+export function batchQuarantineKey(prefix: string, collection: string, batchId: string): string {
+  return `${quarantinePrefix(prefix, collection)}batch-${batchId}.ndjson`
 }
 
+/**
+ * Where compaction keeps a WAL segment's bad lines and misfit rows: named after the segment, so
+ * a pass that dies after writing it and is run again writes it once, not once per attempt.
+ */
+export function segmentQuarantineKey(prefix: string, collection: string, segmentKey: string): string {
+  return `${quarantinePrefix(prefix, collection)}wal-${segmentKey.slice(segmentKey.lastIndexOf('/') + 1)}`
+}
+
+/** Writes rejected events (or an unreadable segment's lines) under quarantine/ for inspection and replay. */
+export async function writeQuarantine(bucket: Bucket, key: string, entries: readonly QuarantineEntry[]): Promise<string> {
+  const body = entries.map(e => JSON.stringify({ ...e, event: safeJson(e.event) })).join('\n') + '\n'
+  await createObject(bucket, key, body)
+  return key
+}
+
+/** A rejected event may be anything (that is why it was rejected): keep what JSON can say of it. */
 function safeJson(v: unknown): unknown {
   try {
     return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'null')
   } catch {
-    return String(v)
+    try {
+      return String(v)
+    } catch {
+      return Object.prototype.toString.call(v)
+    }
   }
 }

@@ -38,6 +38,23 @@ function pad(n: number): string {
   return String(n).padStart(PAD, '0')
 }
 
+/**
+ * The id of part `part` of a batch: derived from the batch's key, so a retry of the same batch
+ * (same idempotency key) writes segments with the same ids, and readers and the compactor count
+ * only one segment per id (invariant exactly-once; see pending.ts).
+ */
+export async function batchSegmentId(collection: string, batchKey: string, part: number): Promise<string> {
+  const data = new TextEncoder().encode(`${collection}\u0000${batchKey}\u0000${part}`)
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data))
+  return [...digest.subarray(0, 10)].map(b => b.toString(16).padStart(2, '0')).join('')
+}
+
+/** The id part of a segment key (its last dash-separated field), or null for a foreign key. */
+export function segmentIdOfKey(key: string): string | null {
+  const m = /-([a-z0-9]+)\.ndjson$/.exec(key)
+  return m ? m[1]! : null
+}
+
 export function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8))
   return [...bytes].map(b => b.toString(36).padStart(2, '0')).join('').slice(0, 12)

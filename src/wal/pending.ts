@@ -1,0 +1,36 @@
+import { type SegmentRef, segmentIdOfKey } from './segment_key.js'
+
+export interface PendingSegments {
+  /** Segments still to be compacted, oldest ingest first: each holds rows no file holds yet. */
+  pending: SegmentRef[]
+  /**
+   * Retries of a batch that another segment already carries (same id): never read, and marked
+   * consumed by the next ingest step so garbage collection deletes them.
+   */
+  duplicates: SegmentRef[]
+}
+
+/**
+ * The WAL tail as one manifest version sees it: listed segments it has not consumed, one per
+ * segment id (invariant exactly-once). Segment ids derive from the batch's idempotency key, so
+ * a retried batch writes a second segment with the same id; of all segments with an id, only the
+ * first by key order counts, and none once the manifest has consumed one. Readers and the
+ * compactor both call this, so a retry is invisible before and after compaction alike.
+ */
+export function pendingSegments(listed: readonly SegmentRef[], consumedKeys: Iterable<string>): PendingSegments {
+  const consumed = new Set(consumedKeys)
+  const seen = new Set<string>()
+  for (const key of consumed) {
+    const id = segmentIdOfKey(key)
+    if (id) seen.add(id)
+  }
+  const pending: SegmentRef[] = []
+  const duplicates: SegmentRef[] = []
+  for (const seg of [...listed].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+    if (consumed.has(seg.key)) continue
+    if (seen.has(seg.id)) { duplicates.push(seg); continue }
+    seen.add(seg.id)
+    pending.push(seg)
+  }
+  return { pending, duplicates }
+}
