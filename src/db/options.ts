@@ -24,9 +24,34 @@ export class DBConfigError extends Error {
   override name = 'DBConfigError'
 }
 
+/** In UTF-8 bytes: longer prefixes leave too little of R2's 1,024-byte key limit for the engine's own keys. */
+export const MAX_PREFIX_BYTES = 256
+
+const PREFIX_RULE = 'a prefix is one or more names separated by single /, with an optional trailing /, '
+  + `at most ${MAX_PREFIX_BYTES} bytes, and no name empty, "." or "..", no backslash or control character `
+  + "(e.g. 'tenant-a' or 'team/tenant-a/')"
+
+/**
+ * '' or a validated prefix ending in '/'. Every key the store writes starts with it, so a prefix that
+ * climbs (`..`), aliases (`a//b`), starts at a root (`/`) or holds characters a path treats specially
+ * would put the store somewhere else than asked, or outside the folder of an fs bucket.
+ */
 export function normalizePrefix(prefix: string | undefined): string {
-  if (!prefix) return ''
-  if (prefix.startsWith('/')) throw new DBConfigError(`prefix ${JSON.stringify(prefix)} must not start with /`)
+  if (prefix === undefined || prefix === '') return ''
+  const long = typeof prefix === 'string' && prefix.length > 80
+  const shown = long ? `${JSON.stringify(prefix.slice(0, 80))}…` : JSON.stringify(prefix)
+  const bad = (why: string) => new DBConfigError(`prefix ${shown} ${why}; ${PREFIX_RULE}`)
+  if (typeof prefix !== 'string') throw bad(`is a ${typeof prefix}, not a string`)
+  const bytes = new TextEncoder().encode(prefix).byteLength
+  if (bytes > MAX_PREFIX_BYTES) throw bad(`is ${bytes} bytes long`)
+  if (/[\x00-\x1f\x7f-\x9f]/.test(prefix)) throw bad('holds a control character')
+  if (prefix.includes('\\')) throw bad('holds a backslash')
+  if (prefix.startsWith('/')) throw bad('starts with /')
+  const names = (prefix.endsWith('/') ? prefix.slice(0, -1) : prefix).split('/')
+  for (const name of names) {
+    if (name === '') throw bad('has an empty name (//)')
+    if (name === '.' || name === '..') throw bad(`has a "${name}" name`)
+  }
   return prefix.endsWith('/') ? prefix : `${prefix}/`
 }
 
