@@ -125,7 +125,7 @@ describe('a batch reports stored exactly when it is stored; retries with its key
   it('a failed quarantine write stores nothing; the retry with the error\'s key stores the batch once', async () => {
     const bucket = new Outage('quarantine/', false)
     const db = DB({ TailEvents }, { storage: bucket, now: () => T0 })
-    const batch = [one(1), { scriptName: 'bad' }, one(2)]
+    const batch = [one(1), { scriptName: 'bad' }, one(2)] as unknown as ReturnType<typeof one>[]
     const err = await db.TailEvents.bulkCreate(batch).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(WalWriteError)
     expect((await objects(bucket, 'wal/')).length).toBe(0)
