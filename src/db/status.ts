@@ -20,6 +20,11 @@ export interface CollectionStatus {
     oldestAgeMs: number
     /** Compacted segments still kept for the grace period. */
     awaitingDeletion: number
+    /**
+     * Segments too large to load (only a foreign writer makes them), kept where they are and
+     * left out of every read: replay their rows with bulkCreate, then delete them (docs/guarantees.md).
+     */
+    quarantinedInPlace: string[]
   }
 }
 
@@ -106,6 +111,7 @@ async function collectionStatus(bucket: Bucket, prefix: string, m: Manifest, sch
       bytes: pending.reduce((n, s) => n + s.size, 0),
       oldestAgeMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
       awaitingDeletion: segs.length - pending.length,
+      quarantinedInPlace: state.consumed.filter(c => c.quarantined).map(c => c.key),
     },
   }
 }

@@ -227,3 +227,24 @@ describe('values are stored so they read back equal, or rejected with a reason',
     expect(parquet).toEqual(wal)
   })
 })
+
+describe('a segment too large to load', () => {
+  it('is skipped by reads (and counted), quarantined in place by a pass, kept by garbage collection, shown by status', async () => {
+    const bucket = new MemoryBucket()
+    let now = T0 + HOUR
+    const db = DB({ TailEvents }, { storage: bucket, now: () => now })
+    await db.TailEvents.bulkCreate([one(1)])
+    const line = JSON.stringify({ scriptName: 'big', outcome: 'ok', eventTimestamp: T0, event: { pad: 'z'.repeat(17 << 20) } })
+    const key = segmentKey('', 'TailEvents', T0, T0, T0, 'foreign1')
+    await bucket.put(key, line + '\n')
+    const q = db.TailEvents.find()
+    expect((await q).length).toBe(1)
+    expect(q.stats!.segmentsSkipped).toBe(1)
+    await db.compact()
+    now += 2 * HOUR
+    await db.compact()
+    expect((await db.status()).collections.TailEvents!.wal.quarantinedInPlace).toEqual([key])
+    expect(await bucket.head(key)).not.toBeNull()
+    expect((await db.TailEvents.find()).length).toBe(1)
+  })
+})
