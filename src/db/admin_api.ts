@@ -50,7 +50,9 @@ export async function handleAdmin(
     return json(await route.run(request, target))
   } catch (e) {
     if (e instanceof AdminInputError) return json({ error: e.message }, e.status)
-    const status = e instanceof RangeError || (e as Error).name === 'SqlError' ? 400 : 500
+    // Refusals of what was asked (a bad range or query, a query past its limits) are the caller's to fix.
+    const refused = e instanceof RangeError || ['SqlError', 'QueryLimitError'].includes((e as Error)?.name)
+    const status = refused ? 400 : 500
     return json({ error: (e as Error).message }, status)
   }
 }

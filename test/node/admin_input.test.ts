@@ -169,6 +169,23 @@ describe('admin bodies are checked against their shape', () => {
   })
 })
 
+describe('engine refusals are 400s, failures 500s', () => {
+  it('maps what the engine throws to a status', async () => {
+    const cases: [Error, number][] = [
+      [new RangeError('recompact: need from < to'), 400],
+      [Object.assign(new Error('Column "nope" not found'), { name: 'SqlError' }), 400],
+      [Object.assign(new Error('the SQL query ran longer than timeoutMs'), { name: 'QueryLimitError' }), 400],
+      [new Error('R2 is down'), 500],
+    ]
+    for (const [error, status] of cases) {
+      const { target } = recorder()
+      target.query = async () => { throw error }
+      const r = await answer(post('/admin/sql', '{"query":"SELECT 1"}'), target)
+      expect(r, error.message).toMatchObject({ status, error: error.message })
+    }
+  })
+})
+
 describe('admin bodies are size-limited', () => {
   it('a declared Content-Length over the limit is refused before reading', async () => {
     const { calls, target } = recorder()
