@@ -3,7 +3,7 @@
  * WAL ingest on every tail(), compaction into hour-partitioned Parquet on a cron,
  * reads that merge the two.
  */
-export { DB, Collection, View, DBConfigError, type ViewStatus, type BulkCreateResult, type BulkCreateOptions, type DBCore, type DBInstance, type DBOptions, type DBStatus, type CollectionStatus, type Rejected, type RowOf, type InputOf } from './db/index.js'
+export { DB, Collection, View, DBConfigError, type ViewStatus, type BulkCreateResult, type BulkCreateOptions, type DBCore, type DBInstance, type DBOptions, type DBStatus, type CollectionStatus, type Rejected, type RowOf, type InputOf, MAX_ADMIN_BODY_BYTES, AdminInputError } from './db/index.js'
 export { MemoryBucket, StorageError, type Bucket, type StorageOption, type OpCounts } from './storage/index.js'
 export { SchemaError } from './schema/index.js'
 export { ManifestError, type Manifest, type DataFile, type PassSummary } from './manifest/index.js'

@@ -35,15 +35,30 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
     sweepCursors[name] = page.truncated ? page.objects.at(-1)?.key ?? '' : ''
   }
 
-  const due = [...dueGarbage, ...dueSegments, ...orphans]
+  const listed = [...dueGarbage, ...dueSegments, ...orphans]
+  // A key this store could not have written (another prefix, a `..` segment) came from a corrupt
+  // or hand-edited manifest: it is dropped from the manifest, never deleted, so garbage collection
+  // cannot reach another tenant's objects in a shared bucket (invariant safe-gc).
+  const due = listed.filter(k => ownKey(ctx.prefix, k))
+  const foreign = listed.filter(k => !ownKey(ctx.prefix, k))
+  if (foreign.length) {
+    console.warn(`parquedb: garbage collection left ${foreign.length} key(s) outside this store untouched and dropped them ` +
+      `from the manifest: ${foreign.slice(0, 3).map(k => JSON.stringify(k)).join(', ')}`)
+  }
   const cursorsMoved = names.some(n => (m.sweep?.[n] ?? '') !== sweepCursors[n])
-  if (!due.length && !cursorsMoved) return null
+  if (!listed.length && !cursorsMoved) return null
   for (let i = 0; i < due.length; i += 1000) await ctx.bucket.delete(due.slice(i, i + 1000))
 
   const next = structuredClone(m)
-  const gone = new Set(due)
+  const gone = new Set(listed)
   next.garbage = next.garbage.filter(g => !gone.has(g.key))
   for (const c of Object.values(next.collections)) c.consumed = c.consumed.filter(s => !gone.has(s.key))
   next.sweep = { ...sweepCursors }
   return { next, written: [], result: { deleted: due.length, orphans: orphans.length } }
+}
+
+/** Whether a key is one this store writes: under its prefix, with no empty, `.` or `..` segment. */
+function ownKey(prefix: string, key: string): boolean {
+  if (!key.startsWith(prefix)) return false
+  return key.slice(prefix.length).split('/').every(part => part !== '' && part !== '.' && part !== '..')
 }
