@@ -7,7 +7,10 @@ import { R2WalWriter } from '../wal/index.js'
 import { type ExpressionEnv, loadHash } from '../expr/index.js'
 import { compileViews } from '../mv/index.js'
 import { View } from './view.js'
-import { type ReadTarget, type SqlResult, collectionTarget, rewriteIntervals, runSql, templateToSql } from '../query/index.js'
+import {
+  type QueryLimits, type ReadTarget, type SqlResult, SqlError, checkLimits, collectionTarget, rewriteIntervals, runSql,
+  templateToSql,
+} from '../query/index.js'
 import { handleAdmin } from './admin_api.js'
 import { Collection } from './collection.js'
 import { type DBOptions, DBConfigError, normalizePrefix, parseRetention } from './options.js'
@@ -67,6 +70,8 @@ export interface DBCore {
 export interface SqlTag {
   (strings: TemplateStringsArray, ...values: unknown[]): Promise<Record<string, unknown>[]>
   explain(strings: TemplateStringsArray, ...values: unknown[]): Promise<SqlResult>
+  /** The same tag with other limits for its queries: ``db.sql.with({ timeoutMs: 120_000 })`SELECT ...` ``. */
+  with(limits: QueryLimits): SqlTag
 }
 
 export type DBInstance<S> = DBCore & Collections<S>
@@ -77,7 +82,10 @@ const RESERVED = new Set(['compact', 'recompact', 'status', 'tail', 'scheduled',
  * Opens a store. Safe at module scope in a Worker: nothing touches storage until
  * the first call, and the R2 binding is looked up then.
  */
-export function DB<const S extends Record<string, Record<string, unknown>>>(schema: S, options: DBOptions): DBInstance<S> {
+export function DB<const S extends Record<string, Record<string, unknown>>>(
+  schema: S,
+  options: DBOptions & { query?: QueryLimits },
+): DBInstance<S> {
   if (typeof schema !== 'object' || schema === null) throw new SchemaError('DB(schema, options): schema must be an object of collection definitions')
   if (!options || typeof options !== 'object') throw new DBConfigError('DB(schema, options): options with a storage are required')
   const prefix = normalizePrefix(options.prefix)
@@ -93,7 +101,8 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
   const expression: ExpressionEnv = {}
   let hashReady: Promise<void> | undefined
   const ready = () => (hashReady ??= loadHash().then(h => { expression.hash = h }))
-  const findCtx = { bucket, prefix, now, expression, ready }
+  checkLimits(options.query, 'query.', m => new DBConfigError(m))
+  const findCtx = { bucket, prefix, now, expression, ready, limits: options.query }
   for (const [name, def] of Object.entries(schema)) {
     if (RESERVED.has(name)) throw new SchemaError(`${name}: the name is reserved for a DB method; rename the collection`)
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new SchemaError(`${name}: collection names must start with a letter and hold only letters, digits and _`)
@@ -122,11 +131,19 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(sche
     ...schemas.map(c => [c.name, collectionTarget(c)] as const),
     ...views.map(v => [v.name, (collections[v.name] as View).target] as const),
   ])
-  const runTemplate = (strings: TemplateStringsArray, values: unknown[]) => runSql(templateToSql(strings, values), sqlTables(), findCtx)
-  const sql = Object.assign(
-    async (strings: TemplateStringsArray, ...values: unknown[]) => (await runTemplate(strings, values)).rows,
-    { explain: (strings: TemplateStringsArray, ...values: unknown[]) => runTemplate(strings, values) },
-  )
+  const sqlTag = (limits?: QueryLimits): SqlTag => {
+    const run = (strings: TemplateStringsArray, values: unknown[]) =>
+      runSql(templateToSql(strings, values), sqlTables(), findCtx, limits)
+    const rows = async (strings: TemplateStringsArray, ...values: unknown[]) => (await run(strings, values)).rows
+    return Object.assign(rows, {
+      explain: (strings: TemplateStringsArray, ...values: unknown[]) => run(strings, values),
+      with: (more: QueryLimits) => {
+        checkLimits(more, 'db.sql.with: ', m => new SqlError(m))
+        return sqlTag({ ...limits, ...more })
+      },
+    })
+  }
+  const sql = sqlTag()
 
   const core: DBCore = {
     collections: schemas,

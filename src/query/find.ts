@@ -6,6 +6,7 @@ import { buildPruner } from './pruning.js'
 import { type ScanStats, type WalSource, emptyScanStats, scanCollection } from './scan.js'
 import { type ViewPlan, finalizeRow, mergeStateRows } from '../mv/index.js'
 import type { Manifest } from '../manifest/index.js'
+import { QueryBudget, type QueryLimits, limitProblem, resolveLimits } from './budget.js'
 
 export interface FindOptions {
   /** `{ field: 1 | -1, ... }`, applied in key order. */
@@ -13,6 +14,10 @@ export interface FindOptions {
   limit?: number
   skip?: number
   project?: Projection
+  /** This query's time limit in ms (the DB's `query.timeoutMs` otherwise; see QueryLimits). */
+  timeoutMs?: number
+  /** This query's limit on rows held in memory (the DB's `query.maxRows` otherwise; see QueryLimits). */
+  maxRows?: number
 }
 
 /** What `explain()` reports: the scan's pruning and R2 costs, plus the rows matched and returned. */
@@ -50,6 +55,10 @@ export interface FindContext {
   ready?: () => Promise<void>
   /** Pins every scan to one manifest version (set per SQL query). */
   snapshot?: () => Promise<Manifest>
+  /** The DB's default query limits. */
+  limits?: QueryLimits
+  /** A budget shared by every scan of one SQL query; a find() of its own makes its own. */
+  budget?: QueryBudget
 }
 
 /**
@@ -89,6 +98,10 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
       const v = options[k]
       if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new ExprError(`${k} must be a non-negative integer, got ${JSON.stringify(v)}`)
     }
+    for (const k of ['timeoutMs', 'maxRows'] as const) {
+      const problem = limitProblem('', k, options[k])
+      if (problem) throw new ExprError(problem)
+    }
   }
 
   then<A = T[], B = never>(onfulfilled?: ((value: T[]) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
@@ -100,8 +113,13 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
   }
 
   async toArray(): Promise<T[]> {
+    const budget = this.budget()
     const out: T[] = []
-    for await (const row of this) out.push(row)
+    // The array is what the caller asked to hold: it counts against maxRows.
+    for await (const row of this.run(budget)) {
+      budget.hold()
+      out.push(row)
+    }
     return out
   }
 
@@ -110,8 +128,20 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     return this.stats!
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+  [Symbol.asyncIterator](): AsyncGenerator<T> {
+    return this.run(this.budget())
+  }
+
+  private budget(): QueryBudget {
+    const { timeoutMs, maxRows } = this.options
+    return this.ctx.budget ?? new QueryBudget(resolveLimits(this.ctx.limits, { timeoutMs, maxRows }), 'find')
+  }
+
+  private async *run(budget: QueryBudget): AsyncGenerator<T> {
     const { schema, options, target } = this
+    // A find() of its own does not count the time its caller spends between rows; a SQL scan's
+    // budget is the whole query's, so its clock runs on.
+    const own = budget !== this.ctx.budget
     const predicate = compileFilter(this.filter, this.ctx.expression)
     const projection = compileProjection(options.project)
     const pruner = buildPruner(target.stored, this.filter)
@@ -131,18 +161,22 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
       ...(target.wal !== undefined ? { wal: target.wal } : {}),
       ...(this.ctx.snapshot ? { manifest: this.ctx.snapshot() } : {}),
     }, stats)
-    const rows = target.aggregate ? finalized(target.aggregate, scanned) : scanned
+    const rows = target.aggregate ? finalized(target.aggregate, scanned, budget) : scanned
     const shape = (row: StoredRow) => projection.apply(toPublicRow(schema, row, roots ?? undefined)) as T
     try {
       if (limit === 0) return
       if (sortKeys.length === 0) {
         let seen = 0
         for await (const row of rows) {
+          budget.check()
           if (!predicate(row)) continue
           stats.rowsMatched++
           if (seen++ < skip) continue
           stats.rowsReturned++
-          yield shape(row)
+          const out = shape(row)
+          if (own) budget.pause()
+          yield out
+          if (own) budget.resume()
           if (stats.rowsReturned >= limit) return
         }
         return
@@ -158,6 +192,7 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
       const keep = skip + limit
       const best: StoredRow[] = []
       for await (const row of rows) {
+        budget.check()
         if (!predicate(row)) continue
         stats.rowsMatched++
         if (best.length >= keep && cmp(row, best[best.length - 1]!) >= 0) continue
@@ -169,11 +204,19 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
           else hi = mid
         }
         best.splice(lo, 0, row)
-        if (best.length > keep) best.pop()
+        budget.hold()
+        if (best.length > keep) {
+          best.pop()
+          budget.release()
+        }
       }
+      budget.release(best.length)
       for (const row of best.slice(skip)) {
         stats.rowsReturned++
-        yield shape(row)
+        const out = shape(row)
+        if (own) budget.pause()
+        yield out
+        if (own) budget.resume()
       }
     } finally {
       await rows.return(undefined)
@@ -192,9 +235,24 @@ function neededRoots(schema: CollectionSchema, filter: Filter | undefined, proje
   return roots
 }
 
-/** An aggregating view's rows: every partial state in range, combined by group, then finalized. */
-async function* finalized(agg: NonNullable<ViewPlan['aggregate']>, states: AsyncGenerator<StoredRow>): AsyncGenerator<StoredRow> {
+/**
+ * An aggregating view's rows: every partial state in range, combined by group, then finalized.
+ * The states are held in memory until then, so they count against the query's maxRows.
+ */
+async function* finalized(
+  agg: NonNullable<ViewPlan['aggregate']>,
+  states: AsyncGenerator<StoredRow>,
+  budget: QueryBudget,
+): AsyncGenerator<StoredRow> {
   const all: StoredRow[] = []
-  for await (const s of states) all.push(s)
-  for (const row of mergeStateRows(agg, all)) yield finalizeRow(agg, row)
+  try {
+    for await (const s of states) {
+      budget.check()
+      budget.hold()
+      all.push(s)
+    }
+    for (const row of mergeStateRows(agg, all)) yield finalizeRow(agg, row)
+  } finally {
+    budget.release(all.length)
+  }
 }

@@ -7,3 +7,6 @@ export { compileProjection, type Projection } from './projection.js'
 export { runSql, SqlError, type SqlResult } from './sql.js'
 export { templateToSql, rewriteIntervals, type SqlText } from './sql_text.js'
 export { wherePushdown } from './sql_pushdown.js'
+export {
+  DEFAULT_QUERY_LIMITS, QueryBudget, QueryLimitError, checkLimits, resolveLimits, type QueryLimitName, type QueryLimits,
+} from './budget.js'

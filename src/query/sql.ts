@@ -1,8 +1,12 @@
-import { type AsyncDataSource, type UserDefinedFunction, collect, executeSql, parseSql } from 'squirreling'
+import { type AsyncDataSource, type UserDefinedFunction, parseSql } from 'squirreling'
+import { QueryBudget, type QueryLimits, resolveLimits } from './budget.js'
+import { ExprError } from '../expr/index.js'
 import type { Explain, FindContext, ReadTarget } from './find.js'
 import { type Manifest, loadManifest } from '../manifest/index.js'
 import { sqlTable } from './sql_source.js'
 import { PARAM_FUNCTION, type SqlText } from './sql_text.js'
+import { executeWithin } from './sql_execute.js'
+import { safeRegexFunctions, useSafeRegex } from './sql_regex.js'
 
 /** Half the default GC grace period. */
 const PIN_MS = 5 * 60_000
@@ -22,16 +26,24 @@ export interface SqlResult {
 
 /**
  * Runs a SELECT over the DB's collections and views with squirreling. `NOW()` reads the
- * DB's clock (injectable); parameters come back through `__PARAM(i)`.
+ * DB's clock (injectable); parameters come back through `__PARAM(i)`. The query runs under
+ * the DB's query limits, overridden by `limits`.
  */
-export async function runSql(sql: SqlText, tables: Record<string, ReadTarget>, ctx: FindContext): Promise<SqlResult> {
+export async function runSql(
+  sql: SqlText,
+  tables: Record<string, ReadTarget>,
+  ctx: FindContext,
+  limits?: QueryLimits,
+): Promise<SqlResult> {
   const now = ctx.now()
+  const budget = new QueryBudget(resolveLimits(ctx.limits, limits), 'sql')
   const env = { now, params: sql.params }
   // One manifest version for every table scan of this query (joins, subqueries, self-joins).
   // A pin older than half the GC grace period could miss collected WAL segments: re-read then.
   let pinned: { at: number; manifest: Promise<Manifest> } | undefined
   const shared: FindContext = {
     ...ctx,
+    budget,
     snapshot: () => {
       if (!pinned || Date.now() - pinned.at > PIN_MS) {
         pinned = { at: Date.now(), manifest: ctx.bucket().then(b => loadManifest(b, ctx.prefix, now)).then(l => l.manifest) }
@@ -69,7 +81,8 @@ export async function runSql(sql: SqlText, tables: Record<string, ReadTarget>, c
   try {
     const statement = parseSql({ query: sql.text, functions })
     referenced = referencedColumns(statement)
-    const rows = await collect(executeSql({ tables: sources, query: statement, functions }))
+    useSafeRegex(statement)
+    const rows = await executeWithin(statement, sources, { ...functions, ...safeRegexFunctions(budget) }, budget)
     return { rows: rows as Record<string, unknown>[], scans }
   } catch (e) {
     throw toSqlError(e, sql.text)
@@ -78,6 +91,8 @@ export async function runSql(sql: SqlText, tables: Record<string, ReadTarget>, c
 
 function toSqlError(e: unknown, text: string): Error {
   if (!(e instanceof Error)) return new SqlError(String(e))
+  // A pattern RE2 cannot run, a refused regex function: problems of the query's text.
+  if (e instanceof ExprError) return Object.assign(new SqlError(e.message), { cause: e })
   const pos = e as Error & { positionStart?: number; positionEnd?: number }
   if (typeof pos.positionStart !== 'number') return e
   const before = text.slice(0, pos.positionStart)

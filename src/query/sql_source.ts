@@ -28,6 +28,13 @@ export function sqlTable(target: ReadTarget, ctx: FindContext, env: ConstEnv, sc
       const project = Object.fromEntries((roots.length ? roots : [fallback]).map(r => [r, 1 as const]))
       const query = new FindQuery<Record<string, unknown>>(target, ctx, pushed.filter, { project })
       const paths = wanted.map(c => (c.includes('.') ? c.split('.') : null))
+      // The engine reads cells in loops of its own (join conditions, groupings): check the time there too.
+      // It calls them inside its async functions, so a throw here rejects what it awaits.
+      const budget = ctx.budget
+      const cell = (value: SqlPrimitive) => () => {
+        budget?.check()
+        return Promise.resolve(value)
+      }
       return {
         appliedWhere: pushed.complete,
         appliedLimitOffset: false,
@@ -41,7 +48,7 @@ export function sqlTable(target: ReadTarget, ctx: FindContext, env: ConstEnv, sc
                 const v = paths[i] ? getPath(row, paths[i]!) : row[wanted[i]!]
                 const value = (v === undefined ? null : v) as SqlPrimitive
                 resolved[wanted[i]!] = value
-                cells[wanted[i]!] = () => Promise.resolve(value)
+                cells[wanted[i]!] = cell(value)
               }
               yield { columns: wanted, cells, resolved }
             }
