@@ -1,9 +1,11 @@
-import { ByteWriter, parquetWriteRows } from 'hyparquet-writer'
-import { compareSame } from '../expr/index.js'
+import { ByteWriter, type ColumnSource, ParquetWriter, schemaFromColumnData } from 'hyparquet-writer'
+import { compareSame, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
-import { type CollectionSchema, type StoredRow, getPath, parquetColumns, statColumns, toParquetRecord } from '../schema/index.js'
+import { type CollectionSchema, type StoredRow, parquetColumns, statColumns, toParquetRecord } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import { randomId } from '../wal/index.js'
+import { ROW_GROUP_BYTES, estimateBytes } from './row_bytes.js'
+import { STAT_STRING_UNITS, lowerBound, upperBound } from './string_bounds.js'
 
 export interface FileTarget {
   prefix: string
@@ -12,6 +14,12 @@ export interface FileTarget {
   level: 0 | 1
   createdAt: number
   rowGroupRows: number
+  /**
+   * Stop taking rows once the file has this many bytes (checked after each row group), so a
+   * merge of large rows never builds one huge file in memory. The caller continues the same
+   * source in the next file (see `take`); without it every row is written.
+   */
+  maxFileBytes?: number
 }
 
 export function dataFileKey(t: Pick<FileTarget, 'prefix' | 'collection' | 'partition' | 'level' | 'createdAt'>): string {
@@ -25,31 +33,47 @@ export function createdAtOfKey(key: string): number | null {
 }
 
 /**
- * Writes rows (already sorted by time) to one Parquet file and uploads it, one row
- * group at a time from the source, gathering the per-file statistics the manifest
- * keeps. Returns null for an empty source.
+ * Writes rows (already sorted by time) to one Parquet file and uploads it, gathering the
+ * per-file statistics the manifest keeps. A row group is cut at `rowGroupRows` rows or
+ * ROW_GROUP_BYTES estimated bytes, whichever comes first, so memory holds one bounded group
+ * of the source however large its rows. Returns null for an empty source.
  */
 export async function writeDataFile(bucket: Bucket, schema: CollectionSchema, rows: AsyncIterable<StoredRow> | Iterable<StoredRow>, target: FileTarget): Promise<DataFile | null> {
   const stats = new StatsCollector(schema)
-  async function* records() {
-    for await (const row of rows) {
-      const rec = toParquetRecord(schema, row)
-      stats.add(rec)
-      stats.addMisfits(row, rec)
-      yield rec
+  const columns = parquetColumns(schema)
+  const writer = new ByteWriter()
+  let pq: ParquetWriter | undefined
+  let group: Record<string, unknown>[] = []
+  let groupBytes = 0
+  const flush = async () => {
+    const columnData: ColumnSource[] = columns.map(c => ({ ...c, data: group.map(r => r[c.name]) }))
+    // Parquet's own row-group statistics truncate long strings too (min a prefix, max rounded up).
+    pq ??= new ParquetWriter({
+      writer,
+      schema: schemaFromColumnData({ columnData }),
+      statisticsTruncateLength: STAT_STRING_UNITS,
+      kvMetadata: [{ key: 'parquedb.collection', value: schema.name }, { key: 'parquedb.partition', value: target.partition }],
+      createdBy: 'parquedb',
+    })
+    await pq.write({ columnData, rowGroupSize: group.length })
+    group = []
+    groupBytes = 0
+  }
+  for await (const row of rows) {
+    const rec = toParquetRecord(schema, row)
+    stats.add(rec)
+    stats.addMisfits(row, rec)
+    group.push(rec)
+    // The record, not the row: promoted columns store their strings a second time.
+    groupBytes += estimateBytes(rec)
+    if (group.length >= target.rowGroupRows || groupBytes >= ROW_GROUP_BYTES) {
+      await flush()
+      if (target.maxFileBytes !== undefined && writer.offset >= target.maxFileBytes) break
     }
   }
-  const writer = new ByteWriter()
-  await parquetWriteRows({
-    writer,
-    rows: records(),
-    columns: parquetColumns(schema),
-    rowGroupSize: target.rowGroupRows,
-    statisticsTruncateLength: 64,
-    kvMetadata: [{ key: 'parquedb.collection', value: schema.name }, { key: 'parquedb.partition', value: target.partition }],
-    createdBy: 'parquedb',
-  })
-  if (stats.rows === 0) return null
+  if (group.length) await flush()
+  if (!pq) return null
+  await pq.finish()
   const key = dataFileKey(target)
   const bytes = writer.getBytes()
   await bucket.put(key, bytes)
@@ -93,17 +117,34 @@ class StatsCollector {
     }
   }
 
-  /** Counts nested values a promoted column could not hold (a string where an int is promoted...). */
+  /**
+   * Counts rows whose nested value the promoted column does not hold: another type (a string
+   * where an int is promoted), an array at the leaf, or values reached through an array on
+   * the path (`event.request` being `[{ url }]`), which a filter matches MongoDB-style.
+   * Pruning does not trust a column in a file where this is not 0.
+   */
   addMisfits(row: StoredRow, rec: Record<string, unknown>): void {
     for (const p of this.schema.promoted) {
+      // A value in the column came by plain property steps, so it is the only one a filter sees.
       if (rec[p.name] !== null) continue
-      const raw = getPath(row, p.path)
-      if (raw !== null && raw !== undefined) this.misfits.set(p.name, (this.misfits.get(p.name) ?? 0) + 1)
+      if (valuesAt(row, p.path).some(v => v !== null && v !== undefined)) this.misfits.set(p.name, (this.misfits.get(p.name) ?? 0) + 1)
     }
   }
 
+  /**
+   * The manifest's statistics, strings truncated to STAT_STRING_UNITS. A column whose max
+   * has no short upper bound is left out: pruning keeps a file without statistics.
+   */
   result(): Record<string, ColumnStats> {
     const promoted = new Set(this.schema.promoted.map(p => p.name))
-    return Object.fromEntries(this.cols.map(c => [c.name, promoted.has(c.name) ? { ...c.stats, misfits: this.misfits.get(c.name) ?? 0 } : c.stats]))
+    const out: Record<string, ColumnStats> = {}
+    for (const c of this.cols) {
+      const { min, max } = c.stats
+      const upper = typeof max === 'string' ? upperBound(max) : max
+      if (upper === null && max !== null) continue
+      const s: ColumnStats = { ...c.stats, min: typeof min === 'string' ? lowerBound(min) : min, max: upper }
+      out[c.name] = promoted.has(c.name) ? { ...s, misfits: this.misfits.get(c.name) ?? 0 } : s
+    }
+    return out
   }
 }

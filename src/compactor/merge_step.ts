@@ -59,12 +59,15 @@ export function pickMerge(ctx: PassContext, loaded: LoadedManifest, collection: 
   const now = ctx.now()
   // A file this big is done: merging it again would only rewrite it (outputs split at maxRowsPerFile).
   const full = Math.min(cap, ctx.options.maxRowsPerFile) / 2
+  // Merge outputs roll over at MERGE_FILE_BYTES: a file of half that is done too, or large rows
+  // would be rewritten into the same files pass after pass.
+  const fullBytes = MERGE_FILE_BYTES / 2
   // Partitions queued for a rebuild are about to be replaced; merging them first is wasted work.
   const queued = new Set(m.recompact.filter(r => r.collection === collection).flatMap(r => r.partitions))
   // A scheduled view's pending deltas wait for its refresh; they are not merged before.
   for (const [partition, files] of [...groupFiles(all.filter(f => !f.pending && !queued.has(f.partition)))].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const quiet = partitionRange(partition)[1] + ctx.options.quietAfterMs <= now
-    const small = files.filter(f => f.rows < full && (quiet || f.level === 0)).sort(byMinTime)
+    const small = files.filter(f => f.rows < full && f.bytes < fullBytes && (quiet || f.level === 0)).sort(byMinTime)
     if (small.length >= (quiet ? 2 : ctx.options.maxL0Files)) {
       const pick = upTo(cap, small, 2)
       if (pick.length >= 2) return { partition, files: pick, forced: false, last: true }
@@ -78,10 +81,17 @@ function byMinTime(a: DataFile, b: DataFile): number {
 }
 
 /**
- * Inputs of one merge at most: memory holds one row group (up to rowGroupRows, ~2 KB a
- * TailEvent row) per input, so 16 × 2,000 rows stay well inside 128 MB.
+ * Inputs of one merge at most: memory holds one row group per input (at most rowGroupRows
+ * rows and about ROW_GROUP_BYTES), so 16 of them stay inside 128 MB.
  */
 const MAX_INPUTS = 16
+
+/**
+ * A merge's output file rolls over to the next at this many bytes (or maxRowsPerFile rows):
+ * the file is built in memory before its upload, so it must stay a small part of 128 MB
+ * whatever the rows' sizes (a merge of 1 MB rows used to write all of them into one buffer).
+ */
+export const MERGE_FILE_BYTES = 16 << 20
 
 /** The leading files whose rows add up to at most `cap`, but at least `min` of them. */
 function upTo(cap: number, files: DataFile[], min: number): DataFile[] {
@@ -131,6 +141,7 @@ export async function mergePartition(ctx: PassContext, target: MergeTarget, load
     while (!state.done) {
       const file = await writeDataFile(ctx.bucket, schema, take(merged, ctx.options.maxRowsPerFile, state), {
         prefix: ctx.prefix, collection: schema.name, partition: pick.partition, level: 1, createdAt, rowGroupRows: ctx.options.rowGroupRows,
+        maxFileBytes: MERGE_FILE_BYTES,
       })
       if (file) outputs.push(file)
       else break

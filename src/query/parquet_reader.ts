@@ -24,8 +24,8 @@ export interface ReadFileOptions {
  * the whole file. Row groups whose statistics rule them out are not read at all, and only
  * the asked-for columns are decoded (large files are read by range, column chunk by chunk).
  */
-export async function* readFileRowGroups(bucket: Bucket, schema: CollectionSchema, file: Pick<DataFile, 'key' | 'bytes'>, options: ReadFileOptions = {}): AsyncGenerator<StoredRow[]> {
-  const buffer = await openParquet(bucket, file.key, file.bytes)
+export async function* readFileRowGroups(bucket: Bucket, schema: CollectionSchema, fileRef: Pick<DataFile, 'key' | 'bytes'>, options: ReadFileOptions = {}): AsyncGenerator<StoredRow[]> {
+  const buffer = await openParquet(bucket, fileRef.key, fileRef.bytes)
   // Our footers are a few KB per row group; hyparquet re-fetches if one is larger.
   const metadata = await parquetMetadataAsync(buffer, { initialFetchSize: FOOTER_GUESS })
   const compressors = await compressorsFor(metadata)
@@ -39,7 +39,10 @@ export async function* readFileRowGroups(bucket: Bucket, schema: CollectionSchem
     if (options.counters) options.counters.rowGroupsConsidered++
     if (options.keepRowGroup && !options.keepRowGroup(name => chunkStats(group.columns, name))) { start = end; continue }
     if (options.counters) options.counters.rowGroupsRead++
-    const records = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end, columns, ...(compressors ? { compressors } : {}) })
+    // A ranged buffer caches every slice it fetched: a fresh one per group lets each group's
+    // bytes go once it is decoded, instead of the whole file piling up over a merge or a scan.
+    const file = buffer instanceof ArrayBuffer ? buffer : await openParquet(bucket, fileRef.key, fileRef.bytes)
+    const records = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, columns, ...(compressors ? { compressors } : {}) })
     yield records.map(r => fromParquetRecord(schema, r, columns))
     start = end
   }
@@ -49,8 +52,9 @@ function chunkStats(chunks: ColumnChunk[], column: string): ChunkStats {
   const chunk = chunks.find(c => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column)
   const s = chunk?.meta_data?.statistics
   if (!s) return { min: undefined, max: undefined }
-  // Truncated string bounds are not safe to prune on.
-  if (s.is_min_value_exact === false || s.is_max_value_exact === false) return { min: undefined, max: undefined }
+  // Truncated string bounds (is_*_exact false) are still bounds: hyparquet-writer cuts a min to a
+  // prefix and rounds a max up in UTF-8 byte order, the order filters compare strings in
+  // (test/node/stat_truncation.test.ts holds it to that).
   const plain = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'bigint' ? Number(v) : v)
   const rows = Number(chunk!.meta_data!.num_values)
   if (s.min_value === undefined && s.null_count !== undefined && Number(s.null_count) === rows) return { min: null, max: null }
