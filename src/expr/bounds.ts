@@ -38,15 +38,29 @@ function collect(filter: Filter, out: Map<string, Bounds>): void {
     if (cond === null || typeof cond !== 'object' || Array.isArray(cond) || cond instanceof RegExp) continue
     for (const [op, arg] of Object.entries(cond as Record<string, unknown>)) {
       if (op === '$eq' && isScalar(arg)) narrowEq(bound(out, key), [norm(arg)])
-      else if (op === '$in' && Array.isArray(arg) && arg.length && arg.every(isScalar)) narrowEq(bound(out, key), arg.map(norm))
+      else if (op === '$in' && Array.isArray(arg) && arg.length && arg.every(isScalar)) {
+        narrowEq(bound(out, key), arg.map(norm))
+      }
       else if ((op === '$gt' || op === '$gte') && isScalar(arg)) narrowMin(bound(out, key), norm(arg), op === '$gte')
       else if ((op === '$lt' || op === '$lte') && isScalar(arg)) narrowMax(bound(out, key), norm(arg), op === '$lte')
     }
   }
 }
 
+/** Equal values share a key (compareSame gives 0 exactly when the keys are equal; NaN equals nothing). */
+function eqKey(v: unknown): unknown {
+  return typeof v === 'number' && Number.isNaN(v) ? undefined : v
+}
+
 function narrowEq(b: Bounds, values: unknown[]): void {
-  b.eq = b.eq ? b.eq.filter(v => values.some(w => compareSame(v, w) === 0)) : values
+  if (!b.eq) {
+    b.eq = values
+    return
+  }
+  // A Set, not a nested scan: two $in lists of 100,000 values each would be 10^10 comparisons.
+  const keys = new Set(values.map(eqKey))
+  keys.delete(undefined)
+  b.eq = b.eq.filter(v => keys.has(eqKey(v)))
 }
 
 function narrowMin(b: Bounds, value: unknown, inclusive: boolean): void {
@@ -73,12 +87,7 @@ export function mayMatch(b: Bounds, min: unknown, max: unknown): boolean {
   }
   if (b.eq) {
     if (b.eq.length === 0) return false
-    const hit = b.eq.some(v => {
-      const lo = compareSame(v, min)
-      const hi = compareSame(v, max)
-      return lo === null || hi === null || (lo >= 0 && hi <= 0)
-    })
-    if (!hit) return false
+    if (!eqHits(b.eq, min, max)) return false
   }
   if (b.min) {
     const c = compareSame(max, b.min.value)
@@ -91,6 +100,59 @@ export function mayMatch(b: Bounds, min: unknown, max: unknown): boolean {
   return true
 }
 
+/** The eq values sorted by type, built once per list: a file or row group then costs a binary search. */
+interface EqIndex {
+  types: Set<string>
+  sorted: Map<string, unknown[]>
+}
+
+const eqIndexes = new WeakMap<unknown[], EqIndex>()
+
+function eqIndex(eq: unknown[]): EqIndex {
+  let ix = eqIndexes.get(eq)
+  if (ix) return ix
+  ix = { types: new Set(), sorted: new Map() }
+  for (const raw of eq) {
+    const v = norm(raw)
+    const t = typeof v
+    ix.types.add(t)
+    if (t !== 'number' && t !== 'string' && t !== 'boolean') continue
+    if (t === 'number' && Number.isNaN(v)) continue // equals nothing, so it never keeps a file
+    let list = ix.sorted.get(t)
+    if (!list) ix.sorted.set(t, (list = []))
+    list.push(v)
+  }
+  for (const list of ix.sorted.values()) list.sort((x, y) => compareSame(x, y)!)
+  eqIndexes.set(eq, ix)
+  return ix
+}
+
+/** Is some eq value within [min, max]? A value of another type than the statistics keeps the file. */
+function eqHits(eq: unknown[], rawMin: unknown, rawMax: unknown): boolean {
+  const min = norm(rawMin)
+  const max = norm(rawMax)
+  const t = typeof min
+  if (typeof max !== t || (t !== 'number' && t !== 'string' && t !== 'boolean')) {
+    return eq.some(v => {
+      const lo = compareSame(v, min)
+      const hi = compareSame(v, max)
+      return lo === null || hi === null || (lo >= 0 && hi <= 0)
+    })
+  }
+  const ix = eqIndex(eq)
+  if (ix.types.size > 1 || !ix.types.has(t)) return true // some value cannot be compared with the statistics
+  const list = ix.sorted.get(t) ?? []
+  // The first value >= min, then whether it is <= max.
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (compareSame(list[mid], min)! < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo < list.length && compareSame(list[lo], max)! <= 0
+}
+
 /** The [from, to) time range bounds on a timestamp field imply (ms), for partition pruning. */
 export function timeRange(b: Bounds | undefined): { from?: number; to?: number } {
   if (!b) return {}
@@ -99,8 +161,16 @@ export function timeRange(b: Bounds | undefined): { from?: number; to?: number }
     const nums = b.eq.filter((v): v is number => typeof v === 'number')
     if (nums.length === b.eq.length) {
       if (!nums.length) return { from: 0, to: 0 }
-      r.from = Math.min(...nums)
-      r.to = Math.max(...nums) + 1
+      // A loop, not Math.min(...nums): spreading a long $in list overflows the call stack.
+      let lo = Infinity
+      let hi = -Infinity
+      for (const n of nums) {
+        if (n < lo) lo = n
+        if (n > hi) hi = n
+      }
+      if (lo > hi) return { from: 0, to: 0 } // only NaN, which equals nothing
+      r.from = lo
+      r.to = hi + 1
     }
   }
   if (b.min && typeof b.min.value === 'number') {

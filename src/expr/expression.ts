@@ -1,3 +1,4 @@
+import { checkDepth } from './limits.js'
 import { ExprError, getPath, splitPath } from './paths.js'
 import { compareSame, deepEqual, norm, truthy } from './values.js'
 
@@ -17,7 +18,9 @@ const num = (v: unknown): number | null => {
 }
 
 function arity(name: string, raw: unknown, n: number): void {
-  if (!Array.isArray(raw) || raw.length !== n) throw new ExprError(`${name} takes an array of ${n} expressions, got ${JSON.stringify(raw)}`)
+  if (!Array.isArray(raw) || raw.length !== n) {
+    throw new ExprError(`${name} takes an array of ${n} expressions, got ${JSON.stringify(raw)}`)
+  }
 }
 
 function arith(name: string, f: (a: number, b: number) => number | null): Op {
@@ -53,7 +56,9 @@ const OPS: Record<string, Op> = {
   $and: args => doc => args.every(a => truthy(a(doc))),
   $or: args => doc => args.some(a => truthy(a(doc))),
   $not: (args, raw) => {
-    if (Array.isArray(raw) && raw.length !== 1) throw new ExprError(`$not takes one expression, got ${JSON.stringify(raw)}`)
+    if (Array.isArray(raw) && raw.length !== 1) {
+      throw new ExprError(`$not takes one expression, got ${JSON.stringify(raw)}`)
+    }
     return doc => !truthy(args[0]!(doc))
   },
   $add: args => doc => {
@@ -78,7 +83,9 @@ const OPS: Record<string, Op> = {
   $divide: arith('$divide', (a, b) => (b === 0 ? null : a / b)),
   $mod: arith('$mod', (a, b) => (b === 0 ? null : a % b)),
   $ifNull: (args, raw) => {
-    if (!Array.isArray(raw) || raw.length < 2) throw new ExprError(`$ifNull takes [expression, ..., replacement], got ${JSON.stringify(raw)}`)
+    if (!Array.isArray(raw) || raw.length < 2) {
+      throw new ExprError(`$ifNull takes [expression, ..., replacement], got ${JSON.stringify(raw)}`)
+    }
     return doc => {
       for (const a of args) {
         const v = a(doc)
@@ -118,23 +125,28 @@ const OPS: Record<string, Op> = {
 /**
  * Compiles a MongoDB aggregation expression: `'$field.path'` reads a field, arrays and
  * plain objects build values, `{ $op: args }` applies an operator, anything else is a
- * literal. Unknown operators are an error that names them.
+ * literal. Unknown operators, and nesting past the filter depth limit, are an error that names them.
  */
 export function compileExpression(expr: unknown, env: ExpressionEnv = {}): Evaluator {
+  checkDepth(expr, 'the expression')
+  return compile(expr, env)
+}
+
+function compile(expr: unknown, env: ExpressionEnv): Evaluator {
   if (typeof expr === 'string' && expr.startsWith('$')) {
     if (expr.startsWith('$$')) throw new ExprError(`variables like ${expr} are not supported`)
     const parts = splitPath(expr.slice(1))
     return doc => getPath(doc, parts)
   }
   if (Array.isArray(expr)) {
-    const items = expr.map(e => compileExpression(e, env))
+    const items = expr.map(e => compile(e, env))
     return doc => items.map(f => f(doc))
   }
   if (expr === null || typeof expr !== 'object' || expr instanceof Date || expr instanceof RegExp) return () => expr
   const keys = Object.keys(expr)
   const opKeys = keys.filter(k => k.startsWith('$'))
   if (opKeys.length === 0) {
-    const fields = keys.map(k => [k, compileExpression((expr as Record<string, unknown>)[k], env)] as const)
+    const fields = keys.map(k => [k, compile((expr as Record<string, unknown>)[k], env)] as const)
     return doc => Object.fromEntries(fields.map(([k, f]) => [k, f(doc)]))
   }
   if (keys.length !== 1) throw new ExprError(`an expression object holds exactly one operator, got ${keys.join(', ')}`)
@@ -143,10 +155,13 @@ export function compileExpression(expr: unknown, env: ExpressionEnv = {}): Evalu
   if (name === '$literal') return () => raw
   if (name === '$cond' && raw && typeof raw === 'object' && !Array.isArray(raw)) {
     const { if: c, then: t, else: e } = raw as Record<string, unknown>
-    return compileExpression({ $cond: [c, t, e] }, env)
+    return compile({ $cond: [c, t, e] }, env)
   }
-  const op = OPS[name]
-  if (!op) throw new ExprError(`unknown expression operator ${name}; supported: ${[...Object.keys(OPS), '$literal'].join(' ')}`)
+  const op = Object.hasOwn(OPS, name) ? OPS[name] : undefined
+  if (!op) {
+    const supported = [...Object.keys(OPS), '$literal'].join(' ')
+    throw new ExprError(`unknown expression operator ${name}; supported: ${supported}`)
+  }
   const argList = Array.isArray(raw) ? raw : [raw]
-  return op(argList.map(a => compileExpression(a, env)), raw, env)
+  return op(argList.map(a => compile(a, env)), raw, env)
 }

@@ -1,7 +1,8 @@
 /**
  * The values a dotted path reaches in a document, MongoDB-style: a numeric part indexes
  * an array (`exceptions.0.name`); any other part applied to an array fans out over its
- * elements (`logs.level` → every log's level). Missing branches contribute nothing.
+ * elements (`logs.level` → every log's level). Missing branches contribute nothing, and
+ * only own properties are read, so the answer is the same for a row in memory and one decoded from Parquet.
  */
 export function valuesAt(doc: unknown, parts: readonly string[]): unknown[] {
   const out: unknown[] = []
@@ -21,7 +22,8 @@ function walk(cur: unknown, parts: readonly string[], i: number, out: unknown[])
     else for (const el of cur) walk(el, parts, i, out)
     return
   }
-  walk((cur as Record<string, unknown>)[part], parts, i + 1, out)
+  // Own properties only: `constructor`, `toString` or `__proto__` are found only where a row really has them.
+  if (Object.hasOwn(cur, part)) walk((cur as Record<string, unknown>)[part], parts, i + 1, out)
 }
 
 /** The single value at a path (no fan-out over arrays); undefined where it breaks. */

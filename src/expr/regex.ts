@@ -63,9 +63,6 @@ export function compileRegex(pattern: string, flags = ''): SafeRegex {
 
 /** A RegExp object goes through the same engine: its source and flags, nothing of V8's matcher. */
 export function compileRegExpObject(re: RegExp): SafeRegex {
-  if (re.flags.includes('v')) {
-    throw new ExprError(`regular expression ${String(re)}: flag v (set notation) is not supported; drop it`)
-  }
   return compileRegex(re.source, re.flags)
 }
 
@@ -81,7 +78,8 @@ function explain(source: string, e: unknown): string {
           ? 'lookbehind ((?<=…), (?<!…))'
           : null
   if (unsupported) {
-    return `${unsupported} cannot be matched in linear time and RE2 does not support them (${desc}); rewrite without them`
+    return `${unsupported} cannot be matched in linear time and RE2 does not support them (${desc}); ` +
+      'rewrite without them'
   }
   return `${desc} (RE2 syntax: Perl's without backreferences or lookaround)`
 }

@@ -24,7 +24,10 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (a instanceof RegExp || b instanceof RegExp) return false
   const ka = Object.keys(a as object)
   const kb = Object.keys(b as object)
-  return ka.length === kb.length && ka.every(k => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  // Same key set (own keys only): `{ k: null }` is not `{ j: null }` though both read null at the other's key.
+  const ra = a as Record<string, unknown>
+  const rb = b as Record<string, unknown>
+  return ka.length === kb.length && ka.every(k => Object.hasOwn(rb, k) && deepEqual(ra[k], rb[k]))
 }
 
 /** Orders two values of the same type: <0, 0, >0; null when they cannot be compared. */

@@ -1,4 +1,7 @@
-/** Follows a dotted path through objects and arrays (`exceptions.0.name`); undefined where it breaks. */
+/**
+ * Follows a dotted path through objects and arrays (`exceptions.0.name`); undefined where it breaks.
+ * Reads own properties only: `constructor` or `__proto__` is a value only where the data holds that key.
+ */
 export function getPath(value: unknown, path: readonly string[]): unknown {
   let cur: unknown = value
   for (const part of path) {
@@ -7,7 +10,7 @@ export function getPath(value: unknown, path: readonly string[]): unknown {
       if (!/^\d+$/.test(part)) return undefined
       cur = cur[Number(part)]
     } else if (typeof cur === 'object') {
-      cur = (cur as Record<string, unknown>)[part]
+      cur = Object.hasOwn(cur, part) ? (cur as Record<string, unknown>)[part] : undefined
     } else {
       return undefined
     }
