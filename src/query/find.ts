@@ -204,11 +204,8 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
           else hi = mid
         }
         best.splice(lo, 0, row)
-        budget.hold()
-        if (best.length > keep) {
-          best.pop()
-          budget.release()
-        }
+        if (best.length > keep) best.pop()
+        else budget.hold()
       }
       budget.release(best.length)
       for (const row of best.slice(skip)) {

@@ -60,6 +60,7 @@ describe('find() runs under a budget', () => {
 
   it('a sort holds only skip + limit rows; without a limit it holds every match and stops at maxRows', async () => {
     const top = await db.TailEvents.find({}, { sort: { eventTimestamp: -1 }, limit: 10 })
+    expect((await db.TailEvents.find({}, { sort: { eventTimestamp: -1 }, skip: 40, limit: 60 })).length).toBe(60)
     expect(top.map(r => +r.eventTimestamp)).toEqual(events.map(e => +e.eventTimestamp!).sort((a, b) => b - a).slice(0, 10))
     const e = await failure((async () => { for await (const _ of db.TailEvents.find({}, { sort: { eventTimestamp: 1 } })) break })())
     expect(e).toMatchObject({ limit: 'maxRows', value: 100 })
