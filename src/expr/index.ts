@@ -3,6 +3,7 @@ export { compileExpression, type Evaluator, type ExpressionEnv } from './express
 export { extractBounds, mayMatch, timeRange, type Bounds } from './bounds.js'
 export { ExprError, splitPath, valuesAt } from './paths.js'
 export { compileRegex, compileRegExpObject, MAX_REGEX_LENGTH, type SafeRegex } from './regex.js'
+export { FILTER_LIMITS } from './limits.js'
 export { compareStrings, compareTotal, compareSame, deepEqual, truthy } from './values.js'
 export { canonicalJson, canonicalText, loadHash, type HashFunction } from './hash.js'
 export { expressionRoots, filterRoots } from './field_refs.js'
