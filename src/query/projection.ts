@@ -44,22 +44,32 @@ export function compileProjection(project: Projection | undefined): CompiledProj
   }
 }
 
+/**
+ * Sets a path on own properties only, defining each level: a row may hold its own `__proto__`
+ * key (JSON.parse makes one), and an assignment through it would change Object.prototype.
+ */
 function setPath(target: Record<string, unknown>, parts: readonly string[], value: unknown): void {
   let cur = target
   for (const p of parts.slice(0, -1)) {
-    const next = cur[p]
-    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[p] = {}
+    const next = Object.hasOwn(cur, p) ? cur[p] : undefined
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) define(cur, p, {})
     cur = cur[p] as Record<string, unknown>
   }
-  cur[parts.at(-1)!] = value
+  define(cur, parts.at(-1)!, value)
+}
+
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
 }
 
 /** Removes a path, copying each object on the way so the source row is untouched. */
 function deletePath(target: Record<string, unknown>, parts: readonly string[]): void {
-  if (parts.length === 1) { delete target[parts[0]!]; return }
-  const child = target[parts[0]!]
+  const key = parts[0]!
+  if (!Object.hasOwn(target, key)) return
+  if (parts.length === 1) { delete target[key]; return }
+  const child = target[key]
   if (child === null || typeof child !== 'object' || Array.isArray(child)) return
   const copy = { ...(child as Record<string, unknown>) }
-  target[parts[0]!] = copy
+  define(target, key, copy)
   deletePath(copy, parts.slice(1))
 }

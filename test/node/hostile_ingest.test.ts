@@ -248,3 +248,21 @@ describe('a segment too large to load', () => {
     expect((await db.TailEvents.find()).length).toBe(1)
   })
 })
+
+describe('projections over hostile rows', () => {
+  it('a row holding its own __proto__ key (a hand-written segment) cannot pollute Object.prototype', async () => {
+    const bucket = new MemoryBucket()
+    const db = DB({ TailEvents }, { storage: bucket, now: () => T0 })
+    const line = '{"scriptName":"x","outcome":"ok","eventTimestamp":' + T0 + ',"event":{"__proto__":{"a":1}},"logs":[],' +
+      '"exceptions":[],"diagnosticsChannelEvents":[]}'
+    await bucket.put(segmentKey('', 'TailEvents', T0, T0, T0, 'handmade1'), line + '\n')
+    const rows = await db.TailEvents.find({}, { project: { 'event.__proto__.polluted': 1, scriptName: 1 } })
+    expect(rows).toHaveLength(1)
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    const kept = await db.TailEvents.find({}, { project: { 'event.__proto__.a': 1 } })
+    expect(Object.hasOwn((kept[0]!.event as object), '__proto__')).toBe(true)
+    expect(({} as Record<string, unknown>).a).toBeUndefined()
+    const hidden = await db.TailEvents.find({}, { project: { 'event.__proto__': 0 } })
+    expect(hidden[0]!.event).toEqual({})
+  })
+})
