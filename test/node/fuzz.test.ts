@@ -8,8 +8,9 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import * as parquedb from '../../src/index.js'
 import { type BulkCreateResult, DB } from '../../src/index.js'
-import { compileCollection } from '../../src/schema/index.js'
+import { compileCollection, normalizeRow } from '../../src/schema/index.js'
 import { TailEvents } from '../../src/tail/index.js'
+import { segmentKey } from '../../src/wal/index.js'
 import { type EventRecipe, type V, build, buildEvent, eventRecipeArb, filterArb, filterEventRecipeArb, instantOf } from '../helpers/arbitraries.js'
 import { checkRow, differ, mustStore, show } from '../helpers/stored_form.js'
 
@@ -23,7 +24,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 1_605_2024)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1)
 const T0 = Date.parse('2024-01-15T00:00:00Z')
 const HOUR = 3_600_000
-const FIELDS = compileCollection('TailEvents', TailEvents).fields
+const SCHEMA = compileCollection('TailEvents', TailEvents)
+const FIELDS = SCHEMA.fields
 /** The typed errors the package exports: the only errors a whole bulkCreate or find() call may throw. */
 const TYPED_ERRORS = (Object.values(parquedb) as unknown[]).filter((v): v is new () => Error =>
   typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof Error)
@@ -202,6 +204,68 @@ describe('fuzz: hostile TraceItems through bulkCreate, compaction, find() and SQ
         check(want === null || want === before[i], () => `${label}: matches ${before[i]}, own properties give ${want}`)
       })
     }), budget(15_000, 80))
+  })
+})
+
+/** WAL lines that are not rows: JSON that is not an object, cut-off writes, objects that break the schema. */
+const BAD_LINES = ['null', '[]', '[1,2]', '42', '"str"', 'true', '{', '{"scriptName":', 'garbage\u0000', '{}',
+  `{"scriptName":"x","outcome":"ok","eventTimestamp":"soon"}`, `{"scriptName":5,"outcome":"ok","eventTimestamp":${T0}}`,
+  `{"scriptName":"x","outcome":"ok","eventTimestamp":${T0},"logs":7}`]
+
+describe('fuzz: corrupt WAL segments', () => {
+  it('5. lines that are not rows never stop a pass or a read: valid rows read the same before and after, bad lines are quarantined once', async () => {
+    const line = fc.oneof(
+      { weight: 3, arbitrary: eventRecipeArb({ hostile: 0, hours: 2 }).map(r => ({ recipe: r })) },
+      { weight: 2, arbitrary: fc.constantFrom(...BAD_LINES).map(text => ({ text })) },
+    )
+    const good = fc.array(eventRecipeArb({ hostile: 0, hours: 2 }), { maxLength: 4 })
+    const segments = fc.array(fc.array(line, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 2 })
+    await fc.assert(fc.asyncProperty(good, segments, async (plain, segs) => {
+      const { db } = open(2)
+      const bucket = await db.bucket()
+      const valid = new Set<number>()
+      if (plain.length) {
+        const r = await db.TailEvents.bulkCreate(plain.map((x, i) => buildEvent(x, i, T0)) as never)
+        check(r.written === plain.length, () => `plain events rejected: ${show(r.rejected)}`)
+        plain.forEach((x, i) => valid.add(instantOf(x, i, T0)))
+      }
+      let badLines = 0
+      for (const [k, seg] of segs.entries()) {
+        const times: number[] = []
+        const text = seg.map((l, j) => {
+          if ('text' in l) { badLines++; return l.text }
+          const n = normalizeRow(SCHEMA, buildEvent(l.recipe, 100 * (k + 1) + j, T0))
+          check(n.ok, () => `a plain event does not normalize: ${!n.ok && n.reason}`)
+          const t = instantOf(l.recipe, 100 * (k + 1) + j, T0)
+          times.push(t)
+          valid.add(t)
+          return JSON.stringify(n.row)
+        }).join('\n') + '\n'
+        const min = times.length ? Math.min(...times) : T0
+        await bucket.put(segmentKey('', 'TailEvents', T0 + k, min, times.length ? Math.max(...times) : T0, `fuzz${k}`), text)
+      }
+      const want = `rows [${[...valid].map(t => t - T0).sort((a, b) => a - b).join(',')}]`
+      const read = async (when: string) => {
+        const q = db.TailEvents.find()
+        let rows: Row[]
+        try { rows = (await q) as unknown as Row[] } catch (e) { throw new Error(`find() ${when} threw: ${describeError(e)}`) }
+        const got = `rows [${rows.map(r => (r.eventTimestamp as Date).getTime() - T0).sort((a, b) => a - b).join(',')}]`
+        check(got === want, () => `find() ${when} returns ${got}, the valid rows are ${want}`)
+        return q.stats
+      }
+      const stats = await read('before compaction')
+      if (badLines) check(stats && stats.walLinesSkipped + stats.segmentsSkipped > 0, () => `find() read ${badLines} bad lines and its stats do not say so`)
+      const quarantined = async () => (await bucket.list({ prefix: 'quarantine/' })).objects.map(o => o.key).sort().join()
+      const pass = async (label: string) => {
+        try { await db.compact() } catch (e) { throw new Error(`${label} threw: ${describeError(e)}`) }
+      }
+      await pass('the pass over corrupt segments')
+      const q1 = await quarantined()
+      if (badLines) check(q1, () => `${badLines} bad lines and nothing in quarantine/ after a pass`)
+      await pass('a later pass')
+      check(await quarantined() === q1, () => 'a later pass quarantined the same lines again')
+      await read('after compaction')
+    }), budget(12_000, 60))
   })
 })
 
