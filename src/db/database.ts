@@ -84,7 +84,7 @@ const RESERVED = new Set(['compact', 'recompact', 'status', 'tail', 'scheduled',
  */
 export function DB<const S extends Record<string, Record<string, unknown>>>(
   schema: S,
-  options: DBOptions & { query?: QueryLimits },
+  options: DBOptions,
 ): DBInstance<S> {
   if (typeof schema !== 'object' || schema === null) throw new SchemaError('DB(schema, options): schema must be an object of collection definitions')
   if (!options || typeof options !== 'object') throw new DBConfigError('DB(schema, options): options with a storage are required')

@@ -1,4 +1,5 @@
 import type { CompactionOptions } from '../compactor/index.js'
+import type { QueryLimits } from '../query/index.js'
 import type { StorageOption } from '../storage/index.js'
 
 export interface DBOptions {
@@ -18,6 +19,8 @@ export interface DBOptions {
    * this are dropped by the compaction pass. Absent: kept forever.
    */
   retention?: Record<string, string | number>
+  /** Default limits of every query (find(), db.sql): timeoutMs, maxRows, maxJoinPairs (docs/guarantees.md). */
+  query?: QueryLimits
 }
 
 export class DBConfigError extends Error {
