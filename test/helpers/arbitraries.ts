@@ -16,7 +16,7 @@ export type V =
   | ['undef']
   | ['big', string]
   | ['date', number]
-  | ['err', string, string]
+  | ['err', string, string, ([string, V][] | undefined)?, (V | undefined)?]
   | ['map', [string, V][]]
   | ['set', V[]]
   | ['url', string]
@@ -59,7 +59,7 @@ export function build(r: V): unknown {
     case 'undef': return undefined
     case 'big': return BigInt(r[1])
     case 'date': return new Date(r[1])
-    case 'err': return makeError(r[1], r[2])
+    case 'err': return makeError(r[1], r[2], r[3], r[4])
     case 'map': return new Map(r[1].map(([k, v]) => [k, build(v)]))
     case 'set': return new Set(r[1].map(build))
     case 'url': return new URL(r[1])
@@ -98,10 +98,12 @@ function defineAll(target: object, entries: [string, V][]): object {
   return target
 }
 
-function makeError(name: string, message: string): Error {
+/** An Error of that name, with own data (`code`, ...) and a `cause` when given, as thrown errors often carry. */
+function makeError(name: string, message: string, data?: [string, V][], cause?: V): Error {
   const ctor = ({ TypeError, RangeError, SyntaxError } as Record<string, ErrorConstructor>)[name] ?? Error
-  const e = new ctor(message)
+  const e = cause ? new ctor(message, { cause: build(cause) }) : new ctor(message)
   if (e.name !== name) e.name = name
+  if (data) defineAll(e, data)
   return e
 }
 
@@ -166,7 +168,9 @@ export const hostileValueArb: fc.Arbitrary<V> = fc.letrec<{ v: V }>(tie => ({
     fc.double().map((n): V => ['num', n]),
     fc.constantFrom('0', '-42', '9007199254740993', (2n ** 70n + 1n).toString(), (10n ** 400n).toString()).map((s): V => ['big', s]),
     fc.constantFrom(0, 1_705_309_200_123, -1, 8.64e15, NaN).map((ms): V => ['date', ms]),
-    fc.tuple(fc.constantFrom('Error', 'TypeError', 'RangeError', 'SyntaxError', 'CustomError'), stringArb).map(([n, m]): V => ['err', n, m]),
+    fc.tuple(fc.constantFrom('Error', 'TypeError', 'RangeError', 'SyntaxError', 'CustomError'), stringArb,
+      fc.option(entriesOf(tie('v'), 2), { nil: undefined }), fc.option(tie('v'), { nil: undefined }))
+      .map(([n, m, data, cause]): V => (data || cause ? ['err', n, m, data, cause] : ['err', n, m])),
     entriesOf(tie('v'), 2).map((e): V => ['map', e]),
     fc.array(tie('v'), { maxLength: 2 }).map((a): V => ['set', a]),
     fc.constantFrom('https://example.com/a?b=1#c', 'http://[::1]:8080/', 'file:///etc/passwd').map((u): V => ['url', u]),
@@ -276,12 +280,15 @@ const word = (...xs: string[]) => fc.constantFrom(...xs).map((x): V => ['str', x
 const protoEntries = fc.uniqueArray(fc.tuple(fc.constantFrom(...PROTO_NAMES), fc.oneof(word('a', 'b'), fc.constant<V>(['num', 1]))),
   { maxLength: 2, selector: e => e[0] })
 
+/** A string on which backtracking regular expressions like (a+)+$ take minutes. */
+export const EVIL_INPUT = `${'a'.repeat(40)}!`
+
 /**
  * Events over a small vocabulary so random filters hit: promoted paths that run through arrays
  * or hold the wrong type, and own keys named like Object.prototype members.
  */
 export const filterEventRecipeArb = (hours: number): fc.Arbitrary<EventRecipe> => {
-  const url = fc.oneof(word('u1', 'u2'), fc.constant<V>(['num', 1]), fc.constant<V>(['arr', [['str', 'u1']]]))
+  const url = fc.oneof(word('u1', 'u2', EVIL_INPUT), fc.constant<V>(['num', 1]), fc.constant<V>(['arr', [['str', 'u1']]]))
   const status = fc.oneof(fc.constantFrom(200, 503, 200.5).map((n): V => ['num', n]), word('200'), fc.constant<V>(['null']))
   const request = fc.oneof(
     { weight: 3, arbitrary: fc.tuple(url, word('GET', 'POST'), word('LHR', 'DFW'), protoEntries)
@@ -332,6 +339,9 @@ function operandsFor(path: string): unknown[] {
   return (PROTO_NAMES as readonly string[]).includes(last) ? ['a', 'b', 1] : ANY_OPERAND
 }
 
+/** Patterns for $regex: plain ones, catastrophic backtrackers, lookaround and backreferences, and broken syntax. */
+const REGEXES = ['^u', 'u\\d$', '^(a+)+$', '(a|a)*b', '(a*)*!$', '(?=u)u', '(u)\\1', '[', '']
+
 const condition = (path: string): fc.Arbitrary<unknown> => {
   const operand = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...operandsFor(path)) }, { weight: 1, arbitrary: fc.constantFrom(...ANY_OPERAND) })
   return fc.oneof(
@@ -342,6 +352,7 @@ const condition = (path: string): fc.Arbitrary<unknown> => {
     { weight: 1, arbitrary: fc.array(operand, { minLength: 1, maxLength: 3 }).map(vs => ({ $nin: vs })) },
     { weight: 3, arbitrary: fc.boolean().map(b => ({ $exists: b })) },
     { weight: 2, arbitrary: fc.tuple(fc.constantFrom('$gt', '$gte', '$lt', '$lte'), operand).map(([op, v]) => ({ [op]: v })) },
+    { weight: 1, arbitrary: fc.constantFrom(...REGEXES).map(re => ({ $regex: re })) },
   )
 }
 
