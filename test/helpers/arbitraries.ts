@@ -365,3 +365,13 @@ export const filterArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(leafFilter, leafFilter).map(([a, b]) => ({ $and: [a, b] })) },
   { weight: 1, arbitrary: fc.tuple(leafFilter, leafFilter).map(([a, b]) => ({ $or: [a, b] })) },
 )
+
+/** Columns SQL can filter on: plain ones and the promoted paths (whose statistics prune files). */
+const SQL_COLUMNS = ['scriptName', 'outcome', 'cpuTime', '"event.request.url"', '"event.request.method"', '"event.response.status"',
+  '"event.request.cf.colo"', '"exceptions.0.name"']
+
+/** A SQL WHERE condition on one column, its value bound: [column, operator, value]. */
+export const sqlConditionArb: fc.Arbitrary<[string, string, unknown]> = fc.constantFrom(...SQL_COLUMNS).chain(col => {
+  const operand = fc.constantFrom(...operandsFor(col.replaceAll('"', '')).filter(v => v !== null && typeof v !== 'boolean'))
+  return fc.tuple(fc.constant(col), fc.constantFrom('=', '!=', '<', '>=', 'IN'), operand)
+})

@@ -11,7 +11,9 @@ import { type BulkCreateResult, DB } from '../../src/index.js'
 import { compileCollection, normalizeRow } from '../../src/schema/index.js'
 import { TailEvents } from '../../src/tail/index.js'
 import { segmentKey } from '../../src/wal/index.js'
-import { type EventRecipe, type V, build, buildEvent, eventRecipeArb, filterArb, filterEventRecipeArb, instantOf } from '../helpers/arbitraries.js'
+import {
+  type EventRecipe, type V, build, buildEvent, eventRecipeArb, filterArb, filterEventRecipeArb, instantOf, sqlConditionArb,
+} from '../helpers/arbitraries.js'
 import { checkRow, differ, mustStore, show } from '../helpers/stored_form.js'
 
 /**
@@ -193,15 +195,20 @@ describe('fuzz: hostile TraceItems through bulkCreate, compaction, find() and SQ
   it('4. every filter gives one answer before and after compaction ($exists reads own properties only)', async () => {
     const rows = fc.array(filterEventRecipeArb(3), { minLength: 1, maxLength: 25 })
     const filters = fc.array(filterArb, { minLength: 1, maxLength: 8 })
-    await fc.assert(fc.asyncProperty(rows, filters, async (recipes, fs) => {
+    const sqls = fc.array(sqlConditionArb, { maxLength: 3 })
+    await fc.assert(fc.asyncProperty(rows, filters, sqls, async (recipes, fs, wheres) => {
       const { db } = open(3)
       const inputs = recipes.map((r, i) => buildEvent(r, i, T0))
       const out = await bulk(db, inputs)
       check(out.ok, () => `bulkCreate threw: ${describeError(!out.ok && out.error)}`)
       const stored = await rowsOf(db.TailEvents.find())
       const before = await Promise.all(fs.map(f => answer(db, f)))
+      const sqlBefore = await Promise.all(wheres.map(w => sqlAnswer(db, w)))
       await db.compact()
       const after = await Promise.all(fs.map(f => answer(db, f)))
+      const sqlAfter = await Promise.all(wheres.map(w => sqlAnswer(db, w)))
+      wheres.forEach((w, i) => check(sqlBefore[i] === sqlAfter[i], () => `SQL WHERE ${w[0]} ${w[1]} ${show(w[2])}: ` +
+        `before compaction ${sqlBefore[i]}, after ${sqlAfter[i]}`))
       fs.forEach((f, i) => {
         const label = `filter ${show(f)}`
         check(before[i] === after[i], () => `${label}: before compaction ${before[i]}, after ${after[i]}`)
@@ -314,6 +321,19 @@ async function answer(db: Db, filter: Record<string, unknown>): Promise<string> 
     return `rows [${rows.map(r => (r.eventTimestamp as Date).getTime() - T0).sort((a, b) => a - b).join(',')}]`
   } catch (e) {
     check(typedError(e), () => `find(${show(filter)}) threw an untyped error: ${describeError(e)}`)
+    return `${(e as Error).name}: ${(e as Error).message}`
+  }
+}
+
+/** What `SELECT eventTimestamp FROM TailEvents WHERE <column> <op> <bound value>` returns, as comparable text. */
+async function sqlAnswer(db: Db, [column, op, value]: [string, string, unknown]): Promise<string> {
+  const text = `SELECT eventTimestamp FROM TailEvents WHERE ${column} ${op} ${op === 'IN' ? '(' : ''}`
+  const strings = Object.assign([text, op === 'IN' ? ')' : ''], { raw: [text, op === 'IN' ? ')' : ''] })
+  try {
+    const rows = await db.sql(strings, op === 'IN' ? [value] : value)
+    return `rows [${rows.map(r => (r.eventTimestamp as Date).getTime() - T0).sort((a, b) => a - b).join(',')}]`
+  } catch (e) {
+    check(typedError(e), () => `SQL ${text}${show(value)} threw an untyped error: ${describeError(e)}`)
     return `${(e as Error).name}: ${(e as Error).message}`
   }
 }
