@@ -134,7 +134,7 @@ export const stringArb: fc.Arbitrary<string> = fc.oneof(
 )
 
 const keyArb: fc.Arbitrary<string> = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('a', 'b', 'id', 'path', 'x y', '0', '1', '') },
+  { weight: 4, arbitrary: fc.constantFrom('a', 'b', 'id', 'path', 'x y', '0', '1', '', 'a.b', '$gt', 'é') },
   { weight: 2, arbitrary: fc.constantFrom(...PROTO_NAMES) },
   { weight: 1, arbitrary: stringArb },
 )

@@ -27,7 +27,7 @@ import { checkRow, differ, mustStore, show } from '../helpers/stored_form.js'
  * and compaction over hostile batches stays inside a 128 MB heap and its time budget.
  */
 /** Fixed, so every run checks the same cases; FUZZ_SEED=<n> (and FUZZ_RUNS=<factor>) explore further. */
-const SEED = Number(process.env.FUZZ_SEED ?? 1_605_2024)
+const SEED = Number(process.env.FUZZ_SEED ?? 16_052_024)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1)
 const T0 = Date.parse('2024-01-15T00:00:00Z')
 const HOUR = 3_600_000
