@@ -1,3 +1,4 @@
+import type { RowGroup } from 'hyparquet'
 import { ByteWriter, type ColumnSource, ParquetWriter, schemaFromColumnData } from 'hyparquet-writer'
 import { compareSame, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
@@ -52,10 +53,14 @@ export async function writeDataFile(bucket: Bucket, schema: CollectionSchema, ro
       writer,
       schema: schemaFromColumnData({ columnData }),
       statisticsTruncateLength: STAT_STRING_UNITS,
-      kvMetadata: [{ key: 'parquedb.collection', value: schema.name }, { key: 'parquedb.partition', value: target.partition }],
+      kvMetadata: [
+        { key: 'parquedb.collection', value: schema.name },
+        { key: 'parquedb.partition', value: target.partition },
+      ],
       createdBy: 'parquedb',
     })
     await pq.write({ columnData, rowGroupSize: group.length })
+    boundGroupStats(pq.row_groups.at(-1)!)
     group = []
     groupBytes = 0
   }
@@ -87,6 +92,34 @@ export async function writeDataFile(bucket: Bucket, schema: CollectionSchema, ro
     maxTime: stats.maxTime,
     createdAt: target.createdAt,
     stats: stats.result(),
+  }
+}
+
+/**
+ * hyparquet-writer keeps each row group's min/max values whole until it writes the footer, so
+ * a file of 1 MB strings held two of them per group to the end: truncate them as soon as the
+ * group is written (marked inexact, as the writer marks its own truncation). Without a short
+ * upper bound the group keeps no min/max, and readers keep it.
+ */
+function boundGroupStats(group: RowGroup): void {
+  for (const chunk of group.columns) {
+    const s = chunk.meta_data?.statistics
+    if (!s) continue
+    if (typeof s.min_value === 'string' && s.min_value.length > STAT_STRING_UNITS) {
+      s.min_value = lowerBound(s.min_value)
+      s.is_min_value_exact = false
+    }
+    if (typeof s.max_value === 'string' && s.max_value.length > STAT_STRING_UNITS) {
+      const upper = upperBound(s.max_value)
+      if (upper === null) {
+        delete s.min_value
+        delete s.max_value
+        delete s.is_min_value_exact
+      } else {
+        s.max_value = upper
+        s.is_max_value_exact = false
+      }
+    }
   }
 }
 
@@ -127,7 +160,8 @@ class StatsCollector {
     for (const p of this.schema.promoted) {
       // A value in the column came by plain property steps, so it is the only one a filter sees.
       if (rec[p.name] !== null) continue
-      if (valuesAt(row, p.path).some(v => v !== null && v !== undefined)) this.misfits.set(p.name, (this.misfits.get(p.name) ?? 0) + 1)
+      if (!valuesAt(row, p.path).some(v => v !== null && v !== undefined)) continue
+      this.misfits.set(p.name, (this.misfits.get(p.name) ?? 0) + 1)
     }
   }
 

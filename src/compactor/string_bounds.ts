@@ -17,9 +17,19 @@ function cutAt(s: string, limit: number): number {
   return isHigh(s.charCodeAt(limit - 1)) && isLow(s.charCodeAt(limit)) ? limit - 1 : limit
 }
 
+/**
+ * A copy of `s.slice(0, end)` that shares no memory with `s`: V8 keeps a slice as a view of its
+ * parent, so a 64-unit bound of a 1 MB message would keep the whole message alive.
+ */
+function copyPrefix(s: string, end: number): string {
+  const units: number[] = new Array<number>(end)
+  for (let i = 0; i < end; i++) units[i] = s.charCodeAt(i)
+  return String.fromCharCode(...units)
+}
+
 /** A lower bound of `s` at most `limit` units long: `s` itself, or a prefix of it. */
 export function lowerBound(s: string, limit = STAT_STRING_UNITS): string {
-  return s.length <= limit ? s : s.slice(0, cutAt(s, limit))
+  return s.length <= limit ? s : copyPrefix(s, cutAt(s, limit))
 }
 
 /**
@@ -40,7 +50,7 @@ export function upperBound(s: string, limit = STAT_STRING_UNITS): string | null 
     if (cp === 0x10ffff || (!pair && (isHigh(cp) || isLow(cp)))) { end = start; continue }
     // The successor skips the surrogate block; U+FFFF is followed by U+10000, a pair.
     const next = cp === 0xd7ff ? 0xe000 : cp + 1
-    return s.slice(0, start) + String.fromCodePoint(next)
+    return copyPrefix(s, start) + String.fromCodePoint(next)
   }
   return null
 }

@@ -24,7 +24,12 @@ export interface ReadFileOptions {
  * the whole file. Row groups whose statistics rule them out are not read at all, and only
  * the asked-for columns are decoded (large files are read by range, column chunk by chunk).
  */
-export async function* readFileRowGroups(bucket: Bucket, schema: CollectionSchema, fileRef: Pick<DataFile, 'key' | 'bytes'>, options: ReadFileOptions = {}): AsyncGenerator<StoredRow[]> {
+export async function* readFileRowGroups(
+  bucket: Bucket,
+  schema: CollectionSchema,
+  fileRef: Pick<DataFile, 'key' | 'bytes'>,
+  options: ReadFileOptions = {},
+): AsyncGenerator<StoredRow[]> {
   const buffer = await openParquet(bucket, fileRef.key, fileRef.bytes)
   // Our footers are a few KB per row group; hyparquet re-fetches if one is larger.
   const metadata = await parquetMetadataAsync(buffer, { initialFetchSize: FOOTER_GUESS })
@@ -42,7 +47,8 @@ export async function* readFileRowGroups(bucket: Bucket, schema: CollectionSchem
     // A ranged buffer caches every slice it fetched: a fresh one per group lets each group's
     // bytes go once it is decoded, instead of the whole file piling up over a merge or a scan.
     const file = buffer instanceof ArrayBuffer ? buffer : await openParquet(bucket, fileRef.key, fileRef.bytes)
-    const records = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, columns, ...(compressors ? { compressors } : {}) })
+    const read = { file, metadata, rowStart: start, rowEnd: end, columns }
+    const records = await parquetReadObjects({ ...read, ...(compressors ? { compressors } : {}) })
     yield records.map(r => fromParquetRecord(schema, r, columns))
     start = end
   }

@@ -94,35 +94,46 @@ describe('row groups are bounded in bytes as well as rows', () => {
     expect(back.map(e => e.exceptions[0]!.message)).toEqual(events.map(e => (e.exceptions as { message: string }[])[0]!.message))
   })
 
-  it('1,200 rows of 50 KB merge and read back under a 64 MB heap (before: the merge ran out of memory)', async () => {
+  /**
+   * Writes `files` L0 files of `rows` events with `bytes`-long messages into a folder bucket, then
+   * merges them and reads every row back, each in a child process capped at `heapMB` of heap.
+   */
+  async function mergeAndReadUnderCap(files: number, rows: number, bytes: number, heapMB: number): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'parquedb-rowgroups-'))
     try {
       const clock = { now: T0 + 20 * 60_000 }
       const db = DB({ TailEvents }, { storage: { type: 'fs', path: dir }, now: () => clock.now })
-      const text = noise(7, 60_000)
-      // 16 L0 files of 75 rows: the merge takes all 16 as inputs.
-      for (let f = 0; f < 16; f++) {
-        const batch = Array.from({ length: 75 }, (_, i) => bigEvent(f * 75 + i, text.slice(i * 100, i * 100 + 50_000)))
+      const text = noise(7, bytes + rows * 100)
+      for (let f = 0; f < files; f++) {
+        const batch = Array.from({ length: rows }, (_, i) => bigEvent(f * rows + i, text.slice(i * 100, i * 100 + bytes)))
         for (let i = 0; i < batch.length; i += 25) await db.TailEvents.bulkCreate(batch.slice(i, i + 25))
         clock.now += 1000
         await db.compact({ maxL0Files: 1000 })
       }
       const later = T0 + 3 * HOUR
-      const { stdout } = await run(process.execPath, ['--max-old-space-size=64', 'bench/compact_child.mjs', dir, String(later), '{}'], { maxBuffer: 1 << 24 })
-      const child = JSON.parse(stdout) as { pass: { partitionsMerged: number }; peakHeap: number }
-      expect(child.pass.partitionsMerged).toBe(1)
+      const cap = `--max-old-space-size=${heapMB}`
+      const { stdout } = await run(process.execPath, [cap, 'bench/compact_child.mjs', dir, String(later), '{}'], { maxBuffer: 1 << 24 })
+      expect((JSON.parse(stdout) as { pass: { partitionsMerged: number } }).pass.partitionsMerged).toBe(1)
       const script = `
         import { DB } from 'parquedb'
         import { TailEvents } from 'parquedb/tail'
         const db = DB({ TailEvents }, { storage: { type: 'fs', path: process.argv[1] }, now: () => ${later} })
         let n = 0
-        for await (const r of db.TailEvents.find({ outcome: 'exception' })) n += r.exceptions[0].message.length > 50000 ? 1 : 0
+        for await (const r of db.TailEvents.find({ outcome: 'exception' })) n += r.exceptions[0].message.length >= ${bytes} ? 1 : 0
         console.log(JSON.stringify({ n }))
       `
-      const read = await run(process.execPath, ['--max-old-space-size=64', '--input-type=module', '-e', script, dir], { maxBuffer: 1 << 24 })
-      expect(JSON.parse(read.stdout)).toEqual({ n: 1200 })
+      const read = await run(process.execPath, [cap, '--input-type=module', '-e', script, dir], { maxBuffer: 1 << 24 })
+      expect(JSON.parse(read.stdout)).toEqual({ n: files * rows })
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  }
+
+  it('1,200 rows of 50 KB in 16 files merge and read back under a 64 MB heap (before: the merge ran out of it)', async () => {
+    await mergeAndReadUnderCap(16, 75, 50_000, 64)
+  }, 120_000)
+
+  it('24 events with a 1 MB message in 8 files merge and read back under a 32 MB heap (before: neither did)', async () => {
+    await mergeAndReadUnderCap(8, 3, 1_000_000, 32)
   }, 120_000)
 })
