@@ -17,8 +17,8 @@ export interface CompactionOptions {
   /** A partition with this many L0 files is merged even if still active. */
   maxL0Files: number
   /**
-   * Rows per Parquet row group: the unit of streaming, pruning and memory. A merge holds one
-   * row group per input file, so this times the inputs (up to ~16) must fit in 128 MB.
+   * Rows per Parquet row group (a group is also cut at ROW_GROUP_BYTES, 2 MB): the unit of streaming,
+   * pruning and memory. A merge holds one row group per input file (up to 16).
    */
   rowGroupRows: number
   /**

@@ -6,7 +6,11 @@
 
 export type ColumnValue = string | number | null
 
-/** Min/max of one column over a file, for pruning without opening it. */
+/**
+ * Min/max of one column over a file, for pruning without opening it. Strings are bounds, not
+ * values: at most 64 UTF-16 units (min a prefix, max rounded up). A column without a short upper
+ * bound has no entry; readers keep the file.
+ */
 export interface ColumnStats {
   min: ColumnValue
   max: ColumnValue
