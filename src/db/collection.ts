@@ -4,7 +4,7 @@ import { type CollectionSchema, normalizeRow } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import {
   type EncodedRow, MAX_EVENT_BYTES, type QuarantineEntry, WalWriteError, type WalWriter, batchQuarantineKey, batchSegmentId,
-  randomId, writeQuarantine,
+  quarantineBody, randomId, writeQuarantine,
 } from '../wal/index.js'
 
 export interface Rejected {
@@ -43,6 +43,12 @@ export interface CollectionDeps extends FindContext {
 
 const MAX_IDEMPOTENCY_KEY = 256
 
+interface PreparedBatch {
+  rows: EncodedRow[]
+  bad: QuarantineEntry[]
+  total: number
+}
+
 /** One collection of a DB: writes go to the WAL; reads merge Parquet with the WAL tail. */
 export class Collection<Row = Record<string, unknown>, Input = Record<string, unknown>> {
   constructor(readonly schema: CollectionSchema, private readonly deps: CollectionDeps) {}
@@ -61,7 +67,23 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
     if (key !== undefined && (typeof key !== 'string' || !key || key.length > MAX_IDEMPOTENCY_KEY)) {
       throw new TypeError(`${name}.bulkCreate(): idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY} characters`)
     }
-    const batchKey = key ?? `auto-${randomId()}${randomId()}`
+    return this.write(this.prepare(events), key ?? `auto-${randomId()}${randomId()}`)
+  }
+
+  /**
+   * bulkCreate keyed by what the batch stores (its rows, and why the others were rejected), so
+   * the same batch delivered twice is stored once: what db.tail uses for TraceItem batches.
+   */
+  async bulkCreateOnce(events: readonly Input[]): Promise<BulkCreateResult> {
+    const batch = this.prepare(events)
+    // The quarantine body is in the key, so one key means the same rows and the same quarantine record.
+    const content = batch.rows.map(r => r.line).join('\n') + '\n' + quarantineBody(batch.bad)
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(content)))
+    return this.write(batch, `content-${[...digest].map(b => b.toString(16).padStart(2, '0')).join('')}`)
+  }
+
+  /** Validates and encodes each event: a JSON line for the WAL, or the reason it is refused. */
+  private prepare(events: readonly Input[]): PreparedBatch {
     const rows: EncodedRow[] = []
     const bad: QuarantineEntry[] = []
     for (let index = 0; index < events.length; index++) {
@@ -76,6 +98,12 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
       }
       rows.push({ line, time: n.row[this.schema.timeField] as number, bytes })
     }
+    return { rows, bad, total: events.length }
+  }
+
+  /** Quarantine first, then the WAL: a failure stores nothing or says what it stored (WalWriteError). */
+  private async write({ rows, bad, total }: PreparedBatch, batchKey: string): Promise<BulkCreateResult> {
+    const name = this.schema.name
     let quarantine: string | null = null
     try {
       if (bad.length) {
@@ -85,10 +113,11 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
       const appended = rows.length ? await this.deps.wal.append(name, rows, batchKey) : null
       if (bad.length) {
         const some = bad.slice(0, 3).map(b => `#${b.index} ${b.reason}`).join('; ')
-        console.warn(`parquedb: ${name}.bulkCreate rejected ${bad.length} of ${events.length} events (kept in ${quarantine}): ${some}`)
+        console.warn(`parquedb: ${name}.bulkCreate rejected ${bad.length} of ${total} events (kept in ${quarantine}): ${some}`)
       }
       const segments = appended?.keys ?? []
-      return { written: rows.length, rejected: bad.map(({ index, reason }) => ({ index, reason })), segment: segments[0] ?? null, segments, quarantine }
+      const rejected = bad.map(({ index, reason }) => ({ index, reason }))
+      return { written: rows.length, rejected, segment: segments[0] ?? null, segments, quarantine }
     } catch (e) {
       if (e instanceof WalWriteError) e.idempotencyKey = batchKey
       throw e

@@ -113,7 +113,7 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
     collections[name] = new Collection(compiled, { ...findCtx, wal })
   }
   const views = compileViews(viewDefs, schemas, expression)
-  for (const plan of views) collections[plan.name] = new View(plan, views, findCtx)
+  for (const plan of views) collections[plan.name] = new View(plan, views, schemas.find(s => s.name === plan.root)!, findCtx)
   const tailCollection = schemas.find(s => s.ingest === 'tail')
 
   const retention: Record<string, number> = {}
@@ -169,10 +169,8 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
       if (!tailCollection) throw new SchemaError("db.tail needs a collection with $ingest: 'tail' (import { TailEvents } from 'parquedb/tail')")
       if (!events.length) return
       const received = now()
-      const converted = events.map(e => traceItemToTailEvent(e, received))
       // Keyed by the batch's content, so the same TraceItems delivered twice are stored once.
-      const key = await contentKey(events.map(e => traceItemToTailEvent(e, 0)))
-      const write = (collections[tailCollection.name] as Collection).bulkCreate(converted, key ? { idempotencyKey: key } : {})
+      const write = (collections[tailCollection.name] as Collection).bulkCreateOnce(events.map(e => traceItemToTailEvent(e, received)))
       if (ctx) ctx.waitUntil(write)
       await write
     },
@@ -198,17 +196,3 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
   return Object.assign(core, collections) as DBInstance<S>
 }
 
-/**
- * A digest of a batch's events, as a tail batch's idempotency key; undefined for a batch JSON
- * cannot encode (bulkCreate then reports why each bad event is rejected).
- */
-async function contentKey(events: unknown[]): Promise<string | undefined> {
-  let json: string
-  try {
-    json = JSON.stringify(events, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
-  } catch {
-    return undefined
-  }
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(json)))
-  return `tail-${[...digest].map(b => b.toString(16).padStart(2, '0')).join('')}`
-}

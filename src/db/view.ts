@@ -1,5 +1,6 @@
 import type { Filter } from '../expr/index.js'
 import { type ViewPlan, bucketEnd, bucketStart, chainTransform } from '../mv/index.js'
+import type { CollectionSchema } from '../schema/index.js'
 import { FindQuery, type FindContext, type FindOptions, type ReadTarget, type TimeRange } from '../query/index.js'
 
 /**
@@ -11,11 +12,11 @@ export class View<Row = Record<string, unknown>> {
   /** What reads of this view scan (used by find() and by SQL). */
   readonly target: ReadTarget
 
-  constructor(readonly plan: ViewPlan, plans: readonly ViewPlan[], private readonly ctx: FindContext) {
+  constructor(readonly plan: ViewPlan, plans: readonly ViewPlan[], root: CollectionSchema, private readonly ctx: FindContext) {
     this.target = {
       stored: plan.stored,
       output: plan.output,
-      wal: plan.refresh.mode === 'scheduled' ? false : { collection: plan.root, transform: chainTransform(plan, plans), widen: walRange(plan) },
+      wal: plan.refresh.mode === 'scheduled' ? false : { collection: plan.root, schema: root, transform: chainTransform(plan, plans), widen: walRange(plan) },
       ...(plan.aggregate ? { aggregate: plan.aggregate } : {}),
     }
   }

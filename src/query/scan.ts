@@ -1,5 +1,5 @@
 import { type DataFile, type Manifest, loadManifest } from '../manifest/index.js'
-import type { CollectionSchema, StoredRow } from '../schema/index.js'
+import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../storage/index.js'
 import { R2WalTail, type SegmentRef, type WalTail, isReadableSegment, pendingSegments } from '../wal/index.js'
 import { readFileRowGroups } from './parquet_reader.js'
@@ -28,7 +28,10 @@ export interface ScanStats {
    * limit: only a foreign writer makes one; compaction quarantines them in place).
    */
   segmentsSkipped: number
-  /** WAL lines a read passed over because they are not rows (compaction quarantines them). */
+  /**
+   * WAL lines a read passed over because they are not rows, or rows the schema no longer takes
+   * (compaction quarantines both).
+   */
   walLinesSkipped: number
   rowsRead: number
   ops: OpCounts
@@ -63,6 +66,8 @@ export interface ScanOptions {
 
 export interface WalSource {
   collection: string
+  /** The collection's schema: WAL rows are re-checked against it, as compaction does. */
+  schema: CollectionSchema
   transform?: (rows: StoredRow[]) => StoredRow[]
   widen?: (range: TimeRange | undefined) => TimeRange | undefined
 }
@@ -110,7 +115,7 @@ async function planOnce(bucket: Bucket, schema: CollectionSchema, options: ScanO
   let listed: SegmentRef[] = []
   let segments: SegmentRef[] = []
   if (options.wal !== false) {
-    const source = options.wal ?? { collection: schema.name }
+    const source = options.wal ?? { collection: schema.name, schema }
     const consumed = (manifest.collections[source.collection]?.consumed ?? []).map(c => c.key)
     const tail = options.walTail?.(bucket) ?? new R2WalTail(bucket, options.prefix)
     const walRange = source.widen ? source.widen(range) : range
@@ -139,6 +144,7 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
     }
     const columns = options.columns && !options.columns.includes(tf) ? [...options.columns, tf] : options.columns
     const pruner = options.pruner
+    const walSchema = options.wal ? options.wal.schema : schema
     for (const file of plan.files) {
       stats.filesRead++
       const groups = readFileRowGroups(bucket, schema, file, {
@@ -158,7 +164,14 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
       if (decoded === null) throw new MissingObjectError(`WAL segment ${seg.key} vanished during the scan; the query ran longer than the garbage-collection grace period — retry it`)
       stats.segmentsRead++
       stats.walLinesSkipped += decoded.bad.length
-      const rows = decoded.rows
+      // The same check compaction makes (ingest_step), so a row reads the same before and after:
+      // one written under an older schema is read as compaction will store it, or not at all.
+      const rows: StoredRow[] = []
+      for (const raw of decoded.rows) {
+        const n = recheckStoredRow(walSchema, raw)
+        if (n.ok) rows.push(n.row)
+        else stats.walLinesSkipped++
+      }
       const transform = options.wal ? options.wal.transform : undefined
       for (const row of transform ? transform(rows) : rows) if (inRange(row)) { stats.rowsRead++; yield row }
     }

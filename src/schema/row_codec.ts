@@ -149,7 +149,12 @@ function toJsonValue(value: unknown, depth: number): { value: unknown } | string
     if (value instanceof Error || tag === 'Error') return toJsonValue(errorValue(value as Error), depth)
     const toJSON = (value as { toJSON?: unknown }).toJSON
     if (typeof toJSON === 'function') return toJsonValue(toJSON.call(value), depth + 1)
-    if (tag !== 'Object') return `cannot store a ${tag}; convert it to a plain object, array or string first`
+    if (BOXED.has(tag)) return toJsonValue((value as { valueOf(): unknown }).valueOf(), depth)
+    // Built-ins keep their data in internal slots or accessors, where JSON would see {}. Other
+    // class instances (the runtime's FetchEventInfo, a user's class) are their own properties.
+    if (SLOTTED.test(tag) || ArrayBuffer.isView(value) || (Object.keys(value).length === 0 && hasAccessors(proto))) {
+      return `cannot store a ${tag}; convert it to a plain object, array or string first`
+    }
   }
   const out: Record<string, unknown> = {}
   for (const k of Object.keys(value)) {
@@ -163,6 +168,22 @@ function toJsonValue(value: unknown, depth: number): { value: unknown } | string
     out[k] = r.value
   }
   return { value: out }
+}
+
+const BOXED = new Set(['Number', 'String', 'Boolean'])
+/**
+ * Built-ins whose data JSON cannot see. Host objects (fetch's Headers) are caught by their
+ * accessors instead: the runtime's TraceItem classes share names like Request but are data.
+ */
+const SLOTTED = new RegExp('^(Map|Set|WeakMap|WeakSet|WeakRef|RegExp|Promise|ArrayBuffer|SharedArrayBuffer|DataView|' +
+  'Blob|File|FormData|Headers|URLSearchParams|ReadableStream|WritableStream|Symbol|BigInt)$')
+
+/** Whether an object's class exposes data through getters (a host object such as Headers). */
+function hasAccessors(proto: unknown): boolean {
+  for (let p = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as unknown) {
+    for (const d of Object.values(Object.getOwnPropertyDescriptors(p))) if (d.get) return true
+  }
+  return false
 }
 
 /** An Error as the runtime's TraceItems carry exceptions: name, message, stack, plus its own data. */

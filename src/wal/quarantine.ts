@@ -30,9 +30,13 @@ export function segmentQuarantineKey(prefix: string, collection: string, segment
 
 /** Writes rejected events (or an unreadable segment's lines) under quarantine/ for inspection and replay. */
 export async function writeQuarantine(bucket: Bucket, key: string, entries: readonly QuarantineEntry[]): Promise<string> {
-  const body = entries.map(e => JSON.stringify({ ...e, event: safeJson(e.event) })).join('\n') + '\n'
-  await createObject(bucket, key, body)
+  await createObject(bucket, key, quarantineBody(entries))
   return key
+}
+
+/** The NDJSON a quarantine object holds: each entry with what JSON can say of its event. */
+export function quarantineBody(entries: readonly QuarantineEntry[]): string {
+  return entries.map(e => JSON.stringify({ ...e, event: safeJson(e.event) })).join('\n') + '\n'
 }
 
 /** A rejected event may be anything (that is why it was rejected): keep what JSON can say of it. */

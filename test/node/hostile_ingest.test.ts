@@ -210,6 +210,29 @@ describe('values are stored so they read back equal, or rejected with a reason',
     expect(Object.keys(reasons).length).toBe(10)
   })
 
+  it('class instances are their own properties; host objects with their data in accessors are rejected', async () => {
+    class Info { constructor(readonly url: string, readonly n: number) {} }
+    const db = DB({ TailEvents }, { storage: { type: 'memory' }, now: () => T0 })
+    const r = await db.TailEvents.bulkCreate([
+      one(1, { event: { info: new Info('https://a', 2), boxed: Object('s') as unknown } }),
+      one(2, { event: { headers: new Headers({ a: 'b' }) } }),
+      one(3, { event: { bytes: new Uint8Array([1, 2]) } }),
+    ])
+    expect(r.rejected.map(x => x.index)).toEqual([1, 2])
+    expect(r.rejected[0]!.reason).toMatch(/cannot store a Headers/)
+    expect(r.rejected[1]!.reason).toMatch(/cannot store a Uint8Array/)
+    expect((await db.TailEvents.find())[0]!.event).toEqual({ info: { url: 'https://a', n: 2 }, boxed: 's' })
+  })
+
+  it('db.tail batches that differ only in their rejected events are each quarantined', async () => {
+    const bucket = new MemoryBucket()
+    const db = DB({ TailEvents }, { storage: bucket, now: () => T0 })
+    const bad = (message: string) => ({ scriptName: 'api', outcome: 'ok', eventTimestamp: T0, event: { m: new Map(), message } })
+    await db.tail([bad('first')])
+    await db.tail([bad('second')])
+    expect((await objects(bucket, 'quarantine/')).length).toBe(2)
+  })
+
   it('Errors, URLs, Dates and safe BigInts read back the same from the WAL and from Parquet', async () => {
     let now = T0
     const db = DB({ TailEvents }, { storage: { type: 'memory' }, now: () => now })
