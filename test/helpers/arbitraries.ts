@@ -30,6 +30,10 @@ export type V =
   | ['deep', number, boolean, V]
   | ['long', number, string]
   | ['cycle']
+  | ['regexp', string]
+  | ['bytes', number]
+  | ['boxed', string | number | boolean]
+  | ['inst', [string, V][]]
 
 /** How eventTimestamp is given: as a Date, epoch ms or ISO string of the event's instant, or something invalid. */
 export type TsRecipe = ['date'] | ['ms'] | ['iso'] | ['bad', V]
@@ -85,12 +89,23 @@ export function build(r: V): unknown {
       return v
     }
     case 'long': return r[2].repeat(Math.ceil(r[1] / Math.max(1, r[2].length))).slice(0, r[1])
+    case 'regexp': return new RegExp(r[1], 'g')
+    case 'bytes': return new Uint8Array(r[1]).fill(7)
+    // eslint-disable-next-line no-new-wrappers
+    case 'boxed': return Object(r[1]) as object
+    case 'inst': return defineAll(new Invocation(), r[1])
     case 'cycle': {
       const o: Record<string, unknown> = { a: 1 }
       o.self = o
       return o
     }
   }
+}
+
+/** A user class, as the runtime's own TraceItem parts are: its instances' own fields are data. */
+class Invocation {
+  get kind(): string { return 'fetch' }
+  describe(): string { return 'an invocation' }
 }
 
 function defineAll(target: object, entries: [string, V][]): object {
@@ -185,6 +200,10 @@ export const hostileValueArb: fc.Arbitrary<V> = fc.letrec<{ v: V }>(tie => ({
     fc.tuple(fc.constantFrom(10, 63, 64, 65, 100, 3000), fc.boolean()).map(([d, arrays]): V => ['deep', d, arrays, ['num', 1]]),
     fc.tuple(fc.constantFrom(1_000, 70_000), fc.constantFrom('a', 'é', '😀', '\uD800')).map(([n, ch]): V => ['long', n, ch]),
     fc.constant<V>(['cycle']),
+    fc.constantFrom('a+', '^$').map((re): V => ['regexp', re]),
+    fc.constantFrom(0, 3).map((n): V => ['bytes', n]),
+    fc.constantFrom<string | number | boolean>('s', 1, false).map((b): V => ['boxed', b]),
+    entriesOf(tie('v'), 2).map((e): V => ['inst', e]),
   ),
 })).v
 

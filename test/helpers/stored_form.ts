@@ -18,8 +18,9 @@ import { PROTO_NAMES } from './arbitraries.js'
  *   hole of a sparse array) reads back as null;
  * - `-0` may read back as 0 (the two are `===`); a BigInt may read back as the same number when
  *   it is a safe integer.
- * Anything else (Map, Set, symbols, functions, invalid Dates, throwing getters, cycles, BigInts
- * beyond 2^53) cannot read back equal from JSON or Parquet, so its event must be rejected.
+ * - a boxed primitive reads back as its primitive; an instance of a user class as its own properties.
+ * Anything else (Map, Set, RegExp, typed arrays and other built-ins, symbols, functions, invalid Dates,
+ * throwing getters, cycles, BigInts beyond 2^53) cannot read back equal from JSON or Parquet, so its event must be rejected.
  */
 export type Mismatch = string | null
 
@@ -135,6 +136,12 @@ export function checkVariant(v: unknown, actual: unknown, inArray: boolean, seen
     const m = checkVariant(toJSON.call(o), actual, inArray, seen)
     return m ? `a ${o.constructor.name} as its toJSON()${m.startsWith('.') || m.startsWith('[') ? '' : ': '}${m}` : null
   }
+  const tag = Object.prototype.toString.call(o).slice(8, -1)
+  if (tag === 'String' || tag === 'Number' || tag === 'Boolean') {
+    const m = checkVariant((o as { valueOf(): unknown }).valueOf(), actual, inArray, seen)
+    return m ? `a boxed ${tag.toLowerCase()}: ${m}` : null
+  }
+  if (tag !== 'Object' && tag !== 'Array') return `a ${tag} (a built-in whose data JSON cannot see) read back as ${show(actual)}`
   seen.add(o)
   try {
     if (Array.isArray(o)) {
