@@ -219,36 +219,6 @@ describe('fuzz: hostile TraceItems through bulkCreate, compaction, find() and SQ
   })
 })
 
-describe('fuzz: retries', () => {
-  it('6. a batch retried (bulkCreate with an idempotencyKey, or db.tail) is stored once, also after compaction', async () => {
-    const batch = fc.array(eventRecipeArb({ hostile: 2, typed: 0, hours: 2 }), { minLength: 1, maxLength: 6 })
-    await fc.assert(fc.asyncProperty(batch, fc.boolean(), fc.boolean(), async (recipes, viaTail, compactBetween) => {
-      const { db } = open(2)
-      const inputs = recipes.map((r, i) => buildEvent(r, i, T0))
-      // What a tail worker receives: TraceItems, their timestamps epoch ms (or null).
-      const items = inputs.map(e => ({ ...e, eventTimestamp: (e.eventTimestamp instanceof Date ? e.eventTimestamp.getTime()
-        : typeof e.eventTimestamp === 'string' ? Date.parse(e.eventTimestamp) : e.eventTimestamp) }))
-      const deliver = async (n: number) => {
-        try {
-          if (viaTail) await db.tail(items as never)
-          else await db.TailEvents.bulkCreate(inputs as never, { idempotencyKey: 'batch-1' })
-        } catch (e) {
-          throw new Error(`delivery ${n} ${viaTail ? 'via db.tail' : 'via bulkCreate'} threw: ${describeError(e)}`)
-        }
-      }
-      await deliver(1)
-      const once = (await db.TailEvents.find()).length
-      if (compactBetween) await db.compact()
-      await deliver(2)
-      const twice = (await db.TailEvents.find()).length
-      check(twice === once, () => `${once} rows after one delivery ${viaTail ? 'via db.tail' : 'via bulkCreate'}, ${twice} after a retry`)
-      await db.compact()
-      const [count] = await db.sql`SELECT COUNT(*) AS n FROM TailEvents`
-      check(Number(count?.n) === once, () => `SQL COUNT(*) is ${show(count?.n)} after the retry and a pass, ${once} were delivered`)
-    }), budget(10_000, 60))
-  })
-})
-
 /** WAL lines that are not rows: JSON that is not an object, cut-off writes, objects that break the schema. */
 const BAD_LINES = ['null', '[]', '[1,2]', '42', '"str"', 'true', '{', '{"scriptName":', 'garbage\u0000', '{}',
   `{"scriptName":"x","outcome":"ok","eventTimestamp":"soon"}`, `{"scriptName":5,"outcome":"ok","eventTimestamp":${T0}}`,
@@ -308,6 +278,36 @@ describe('fuzz: corrupt WAL segments', () => {
       check(await quarantined() === q1, () => 'a later pass quarantined the same lines again')
       await read('after compaction')
     }), budget(12_000, 60))
+  })
+})
+
+describe('fuzz: retries', () => {
+  it('6. a batch retried (bulkCreate with an idempotencyKey, or db.tail) is stored once, also after compaction', async () => {
+    const batch = fc.array(eventRecipeArb({ hostile: 2, typed: 0, hours: 2 }), { minLength: 1, maxLength: 6 })
+    await fc.assert(fc.asyncProperty(batch, fc.boolean(), fc.boolean(), async (recipes, viaTail, compactBetween) => {
+      const { db } = open(2)
+      const inputs = recipes.map((r, i) => buildEvent(r, i, T0))
+      // What a tail worker receives: TraceItems, their timestamps epoch ms (or null).
+      const items = inputs.map(e => ({ ...e, eventTimestamp: (e.eventTimestamp instanceof Date ? e.eventTimestamp.getTime()
+        : typeof e.eventTimestamp === 'string' ? Date.parse(e.eventTimestamp) : e.eventTimestamp) }))
+      const deliver = async (n: number) => {
+        try {
+          if (viaTail) await db.tail(items as never)
+          else await db.TailEvents.bulkCreate(inputs as never, { idempotencyKey: 'batch-1' })
+        } catch (e) {
+          throw new Error(`delivery ${n} ${viaTail ? 'via db.tail' : 'via bulkCreate'} threw: ${describeError(e)}`)
+        }
+      }
+      await deliver(1)
+      const once = (await db.TailEvents.find()).length
+      if (compactBetween) await db.compact()
+      await deliver(2)
+      const twice = (await db.TailEvents.find()).length
+      check(twice === once, () => `${once} rows after one delivery ${viaTail ? 'via db.tail' : 'via bulkCreate'}, ${twice} after a retry`)
+      await db.compact()
+      const [count] = await db.sql`SELECT COUNT(*) AS n FROM TailEvents`
+      check(Number(count?.n) === once, () => `SQL COUNT(*) is ${show(count?.n)} after the retry and a pass, ${once} were delivered`)
+    }), budget(10_000, 60))
   })
 })
 
