@@ -1,10 +1,10 @@
 import type { Filter } from '../expr/index.js'
 import { FindQuery, collectionTarget, type FindContext, type FindOptions } from '../query/index.js'
 import { type CollectionSchema, normalizeRow } from '../schema/index.js'
-import type { Bucket } from '../storage/index.js'
+import { type Bucket, batchQuarantineKey, randomId } from '../storage/index.js'
 import {
-  type EncodedRow, MAX_EVENT_BYTES, type QuarantineEntry, WalWriteError, type WalWriter, batchQuarantineKey, batchSegmentId,
-  quarantineBody, randomId, writeQuarantine,
+  type EncodedRow, MAX_EVENT_BYTES, type QuarantineEntry, WalWriteError, type WalWriter, batchSegmentId, quarantineBody,
+  writeQuarantine,
 } from '../wal/index.js'
 
 export interface Rejected {

@@ -15,11 +15,6 @@ export function emptyOpCounts(): OpCounts {
   return { get: 0, head: 0, put: 0, list: 0, delete: 0, bytesRead: 0, bytesWritten: 0 }
 }
 
-export function addOpCounts(into: OpCounts, from: OpCounts): OpCounts {
-  for (const k of Object.keys(into) as (keyof OpCounts)[]) into[k] += from[k]
-  return into
-}
-
 /**
  * Wraps a bucket and counts what goes through it, so a compaction pass or a query
  * can report its own cost. Each pass or query gets its own wrapper.

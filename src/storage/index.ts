@@ -10,6 +10,11 @@ export type {
 } from './bucket.js'
 export { StorageError } from './bucket.js'
 export { MemoryBucket } from './memory_bucket.js'
-export { CountingBucket, addOpCounts, emptyOpCounts, type OpCounts } from './counting_bucket.js'
+export { CountingBucket, emptyOpCounts, type OpCounts } from './counting_bucket.js'
 export { openBucket, isBucket, type StorageOption } from './open.js'
 export { listAll } from './list_all.js'
+export {
+  batchQuarantineKey, createdAtOfKey, dataFileKey, dataPrefix, isOwnKey, lastPassKey, manifestKey, parseSegmentKey,
+  partitionOf, partitionRange, quarantinePrefix, randomId, segmentIdOfKey, segmentKey, segmentQuarantineKey, walPrefix,
+  type DataFileName, type SegmentName,
+} from './layout.js'

@@ -1,7 +1,7 @@
-import { type Bucket, listAll } from '../storage/index.js'
+import { type Bucket, listAll, walPrefix } from '../storage/index.js'
 import { MAX_SEGMENT_READ_BYTES } from './limits.js'
 import type { WalRow } from './log_writer.js'
-import { type SegmentRef, parseSegmentKey, walPrefix } from './segment_key.js'
+import { type SegmentRef, segmentRef } from './segment_key.js'
 
 /** A line of a segment that is not a row: unparseable JSON, or JSON that is not an object. */
 export interface BadLine {
@@ -21,7 +21,7 @@ export interface DecodedSegment {
 export async function listSegments(bucket: Bucket, prefix: string, collection: string): Promise<SegmentRef[]> {
   const out: SegmentRef[] = []
   for await (const obj of listAll(bucket, walPrefix(prefix, collection))) {
-    const ref = parseSegmentKey(prefix, collection, obj.key, obj.size)
+    const ref = segmentRef(prefix, collection, obj.key, obj.size)
     if (ref) out.push(ref)
   }
   return out

@@ -1,4 +1,5 @@
-import { type SegmentRef, segmentIdOfKey } from './segment_key.js'
+import { segmentIdOfKey } from '../storage/index.js'
+import type { SegmentRef } from './segment_key.js'
 
 export interface PendingSegments {
   /** Segments still to be compacted, oldest ingest first: each holds rows no file holds yet. */

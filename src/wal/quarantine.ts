@@ -11,23 +11,6 @@ export interface QuarantineEntry {
   segment?: string
 }
 
-export function quarantinePrefix(prefix: string, collection: string): string {
-  return `${prefix}quarantine/${collection}/`
-}
-
-/** Where the events a batch rejected are kept: one object per batch, named by the batch's segment id. */
-export function batchQuarantineKey(prefix: string, collection: string, batchId: string): string {
-  return `${quarantinePrefix(prefix, collection)}batch-${batchId}.ndjson`
-}
-
-/**
- * Where compaction keeps a WAL segment's bad lines and misfit rows: named after the segment, so
- * a pass that dies after writing it and is run again writes it once, not once per attempt.
- */
-export function segmentQuarantineKey(prefix: string, collection: string, segmentKey: string): string {
-  return `${quarantinePrefix(prefix, collection)}wal-${segmentKey.slice(segmentKey.lastIndexOf('/') + 1)}`
-}
-
 /** Writes rejected events (or an unreadable segment's lines) under quarantine/ for inspection and replay. */
 export async function writeQuarantine(bucket: Bucket, key: string, entries: readonly QuarantineEntry[]): Promise<string> {
   await createObject(bucket, key, quarantineBody(entries))

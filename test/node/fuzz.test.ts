@@ -10,7 +10,7 @@ import * as parquedb from '../../src/index.js'
 import { type BulkCreateResult, DB } from '../../src/index.js'
 import { compileCollection, normalizeRow } from '../../src/schema/index.js'
 import { TailEvents } from '../../src/tail/index.js'
-import { segmentKey } from '../../src/wal/index.js'
+import { segmentKey } from '../../src/storage/index.js'
 import {
   type EventRecipe, type V, build, buildEvent, eventRecipeArb, filterArb, filterEventRecipeArb, instantOf, sqlConditionArb,
 } from '../helpers/arbitraries.js'

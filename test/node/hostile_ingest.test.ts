@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { DB, MAX_SEGMENT_BYTES, MAX_SEGMENT_PARTITIONS, WalWriteError } from '../../src/index.js'
 import { type Bucket, type BucketPutOptions, MemoryBucket, listAll } from '../../src/storage/index.js'
 import { TailEvents } from '../../src/tail/index.js'
-import { segmentKey } from '../../src/wal/index.js'
+import { segmentKey } from '../../src/storage/index.js'
 import { makeEvents } from '../helpers/events.js'
 
 const T0 = Date.parse('2024-01-15T09:00:00Z')
