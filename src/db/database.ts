@@ -1,4 +1,4 @@
-import { type CompactionOptions, type RecompactRequest, type RecompactResult, recompact, runPass } from '../compactor/index.js'
+import { type CompactionOptions, DEFAULT_COMPACTION, type RecompactRequest, type RecompactResult, recompact, runPass } from '../compactor/index.js'
 import type { PassSummary } from '../manifest/index.js'
 import { type CollectionSchema, SchemaError, compileCollection, isCollectionDefinition } from '../schema/index.js'
 import { type Bucket, openBucket } from '../storage/index.js'
@@ -102,7 +102,9 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
   let hashReady: Promise<void> | undefined
   const ready = () => (hashReady ??= loadHash().then(h => { expression.hash = h }))
   checkLimits(options.query, 'query.', m => new DBConfigError(m))
-  const findCtx = { bucket, prefix, now, expression, ready, limits: options.query }
+  // Readers stay inside the grace period the compactor keeps replaced objects for (invariant safe-gc).
+  const graceMs = options.compaction?.graceMs ?? DEFAULT_COMPACTION.graceMs
+  const findCtx = { bucket, prefix, now, expression, ready, limits: options.query, graceMs }
   for (const [name, def] of Object.entries(schema)) {
     if (RESERVED.has(name)) throw new SchemaError(`${name}: the name is reserved for a DB method; rename the collection`)
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new SchemaError(`${name}: collection names must start with a letter and hold only letters, digits and _`)

@@ -57,6 +57,8 @@ export interface FindContext {
   snapshot?: () => Promise<Manifest>
   /** The DB's default query limits. */
   limits?: QueryLimits
+  /** The compaction grace period readers must stay inside (`compaction.graceMs`). */
+  graceMs: number
   /** A budget shared by every scan of one SQL query; a find() of its own makes its own. */
   budget?: QueryBudget
 }
@@ -156,7 +158,7 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     await this.ctx.ready?.()
     const bucket = await this.ctx.bucket()
     const scanned = scanCollection(bucket, target.stored, {
-      prefix: this.ctx.prefix, now: this.ctx.now(), pruner,
+      prefix: this.ctx.prefix, now: this.ctx.now(), pruner, graceMs: this.ctx.graceMs,
       ...(roots ? { columns: [...roots] } : {}),
       ...(target.wal !== undefined ? { wal: target.wal } : {}),
       ...(this.ctx.snapshot ? { manifest: this.ctx.snapshot() } : {}),

@@ -1,7 +1,7 @@
 import { type DataFile, type Manifest, loadManifest } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../storage/index.js'
-import { R2WalTail, type SegmentRef, type WalTail, isReadableSegment, pendingSegments } from '../wal/index.js'
+import { R2WalTail, type SegmentRef, isReadableSegment, pendingSegments } from '../wal/index.js'
 import { readFileRowGroups } from './parquet_reader.js'
 import type { Pruner } from './pruning.js'
 import { MissingObjectError } from './r2_buffer.js'
@@ -47,13 +47,16 @@ export function emptyScanStats(): ScanStats {
 export interface ScanOptions {
   prefix: string
   now: number
-  range?: TimeRange
-  /** File and row-group pruning from a filter (its range narrows `range`). */
-  pruner?: Pruner
+  /** File and row-group pruning from a filter, and the time range it reads. */
+  pruner: Pruner
   /** Top-level fields to read; rows come back partial. All fields when absent. */
   columns?: readonly string[]
-  /** Override the WAL reader (a buffer of unflushed events can add its own). */
-  walTail?: (bucket: Bucket) => WalTail
+  /**
+   * The compaction grace period (`compaction.graceMs`): consumed segments outlive the manifest
+   * that consumed them by this long, so a plan whose manifest read and WAL listing lie further
+   * apart than half of it is made again.
+   */
+  graceMs: number
   /** A manifest already read for this query (several scans of one SQL query share one version). */
   manifest?: Promise<Manifest>
   /**
@@ -96,28 +99,25 @@ export interface ScanPlan {
 export async function planScan(bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats()): Promise<ScanPlan> {
   const started = Date.now()
   const plan = await planOnce(bucket, schema, options, stats)
-  // Segments consumed by a newer manifest are kept only for the GC grace period (10 minutes by
-  // default). A plan whose manifest read and WAL listing lie further apart could miss some.
-  if (Date.now() - started > MAX_PLAN_MS && !options.manifest) return planOnce(bucket, schema, options, stats)
+  // Segments consumed by a newer manifest are kept only for the grace period: a plan whose
+  // manifest read and WAL listing lie further apart could miss some (invariant exactly-once).
+  if (Date.now() - started > options.graceMs / 2 && !options.manifest) return planOnce(bucket, schema, options, stats)
   return plan
 }
 
-/** Half the default GC grace period. */
-const MAX_PLAN_MS = 5 * 60_000
-
 async function planOnce(bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats): Promise<ScanPlan> {
   const manifest = options.manifest ? await options.manifest : (await loadManifest(bucket, options.prefix, options.now)).manifest
-  const range = options.pruner?.range ?? options.range
+  const range = options.pruner.range
   const state = manifest.collections[schema.name] ?? { files: [], consumed: [] }
   const visible = state.files.filter(f => !f.pending)
   const inRange = visible.filter(f => overlaps(f.minTime, f.maxTime, range))
-  const files = inRange.filter(f => !options.pruner || options.pruner.keepFile(f)).sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
+  const files = inRange.filter(f => options.pruner.keepFile(f)).sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
   let listed: SegmentRef[] = []
   let segments: SegmentRef[] = []
   if (options.wal !== false) {
     const source = options.wal ?? { collection: schema.name, schema }
     const consumed = (manifest.collections[source.collection]?.consumed ?? []).map(c => c.key)
-    const tail = options.walTail?.(bucket) ?? new R2WalTail(bucket, options.prefix)
+    const tail = new R2WalTail(bucket, options.prefix)
     const walRange = source.widen ? source.widen(range) : range
     listed = pendingSegments(await tail.segments(source.collection), consumed).pending
     segments = listed.filter(s => overlaps(s.minTime, s.maxTime, walRange))
@@ -135,12 +135,12 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
   const bucket = new CountingBucket(rawBucket)
   try {
     const plan = await planScan(bucket, schema, options, stats)
-    const tail = options.walTail?.(bucket) ?? new R2WalTail(bucket, options.prefix)
-    const range = options.pruner?.range ?? options.range
+    const tail = new R2WalTail(bucket, options.prefix)
+    const range = options.pruner.range
     const tf = schema.timeField
     const inRange = (row: StoredRow) => {
       const t = row[tf] as number
-      return (range?.from === undefined || t >= range.from) && (range?.to === undefined || t < range.to)
+      return (range.from === undefined || t >= range.from) && (range.to === undefined || t < range.to)
     }
     const columns = options.columns && !options.columns.includes(tf) ? [...options.columns, tf] : options.columns
     const pruner = options.pruner
@@ -149,7 +149,7 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
       stats.filesRead++
       const groups = readFileRowGroups(bucket, schema, file, {
         ...(columns ? { columns } : {}),
-        ...(pruner ? { keepRowGroup: pruner.rowGroupFilter(file) } : {}),
+        keepRowGroup: pruner.rowGroupFilter(file),
         counters: stats,
       })
       for await (const group of groups) {

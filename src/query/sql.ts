@@ -8,9 +8,6 @@ import { PARAM_FUNCTION, type SqlText } from './sql_text.js'
 import { executeWithin } from './sql_execute.js'
 import { safeRegexFunctions, useSafeRegex } from './sql_regex.js'
 
-/** Half the default GC grace period. */
-const PIN_MS = 5 * 60_000
-
 export class SqlError extends Error {
   override name = 'SqlError'
   constructor(message: string, readonly position?: { start: number; end: number; line: number; column: number }) {
@@ -45,7 +42,7 @@ export async function runSql(
     ...ctx,
     budget,
     snapshot: () => {
-      if (!pinned || Date.now() - pinned.at > PIN_MS) {
+      if (!pinned || Date.now() - pinned.at > ctx.graceMs / 2) {
         pinned = { at: Date.now(), manifest: ctx.bucket().then(b => loadManifest(b, ctx.prefix, now)).then(l => l.manifest) }
       }
       return pinned.manifest
