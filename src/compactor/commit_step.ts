@@ -1,4 +1,4 @@
-import { type LoadedManifest, type Manifest, commitManifest, loadManifest } from '../manifest/index.js'
+import { type LoadedManifest, type ManifestEdit, applyEdit, commitManifest, loadManifest } from '../manifest/index.js'
 import type { PassContext } from './pass_context.js'
 
 export class CompactionConflictError extends Error {
@@ -10,18 +10,21 @@ export class StaleManifest extends Error {
   override name = 'StaleManifest'
 }
 
-/** What a step built against one manifest: the manifest to commit and the objects it wrote for it. */
+/**
+ * What a step built against one manifest: the edit to commit and the objects it wrote for it. Steps
+ * never touch the manifest; applyEdit turns the edit into the next version.
+ */
 export interface StepOutcome<T> {
-  next: Manifest
+  edit: ManifestEdit
   written: string[]
   result: T
 }
 
 /**
- * Runs a step against the current manifest and commits its result with CAS. When
- * another compactor committed first, the step's outputs are deleted (nothing
- * references them) and the step is rebuilt on the new manifest (invariant 5).
- * `build` returns null when there is nothing to do.
+ * Runs a step against the current manifest, applies its edit and commits the result with CAS.
+ * When another compactor committed first, the step's outputs are deleted (nothing references them,
+ * and waiting for the orphan sweep would leave them for hours) and the step is rebuilt on the new
+ * manifest (single-winner, safe-gc). `build` returns null when there is nothing to do.
  */
 export async function commitStep<T>(
   ctx: PassContext,
@@ -42,17 +45,27 @@ export async function commitStep<T>(
     if (ctx.now() - started > ctx.options.orphanAfterMs / 2) {
       // Its outputs may already look like orphans to another compactor's sweep: never commit them.
       if (outcome.written.length) await ctx.bucket.delete(outcome.written)
-      throw new CompactionConflictError(`a compaction step ran for ${Math.round((ctx.now() - started) / 1000)} s, past half of orphanAfterMs; its outputs were discarded`)
+      const seconds = Math.round((ctx.now() - started) / 1000)
+      throw new CompactionConflictError(`a compaction step ran for ${seconds} s, past half of orphanAfterMs; ` +
+        'its outputs were discarded')
     }
-    outcome.next.updatedAt = ctx.now()
-    const etag = await commitManifest(ctx.bucket, ctx.prefix, loaded, outcome.next)
+    let next
+    try {
+      next = applyEdit(loaded.manifest, outcome.edit, ctx.now())
+    } catch (e) {
+      // An edit that contradicts its own manifest is a bug; what it wrote is referenced by nothing.
+      if (outcome.written.length) await ctx.bucket.delete(outcome.written)
+      throw e
+    }
+    const etag = await commitManifest(ctx.bucket, ctx.prefix, loaded, next)
     if (etag) {
-      ctx.loaded = { manifest: outcome.next, etag }
+      ctx.loaded = { manifest: next, etag }
       return outcome.result
     }
     ctx.loaded = undefined
     onRetry()
     if (outcome.written.length) await ctx.bucket.delete(outcome.written)
   }
-  throw new CompactionConflictError(`lost the manifest race ${ctx.options.maxCasRetries} times in a row; another compactor is running — this pass yields to it`)
+  throw new CompactionConflictError(`lost the manifest race ${ctx.options.maxCasRetries} times in a row; ` +
+    'another compactor is running — this pass yields to it')
 }

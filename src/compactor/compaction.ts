@@ -1,4 +1,4 @@
-import { type PassSummary, loadManifest, partitionRange, writeLastPass } from '../manifest/index.js'
+import { type PassSummary, loadManifest, writeLastPass } from '../manifest/index.js'
 import type { ViewPlan } from '../mv/index.js'
 import type { CollectionSchema } from '../schema/index.js'
 import { type Bucket, CountingBucket } from '../storage/index.js'
@@ -8,7 +8,8 @@ import { ingestBatch } from './ingest_step.js'
 import { type MergeTarget, mergePartition } from './merge_step.js'
 import { refreshDueViews } from './refresh_step.js'
 import { expirePartitions } from './retention_step.js'
-import { rebuildViewPartition, viewPartitionsFor } from './view_rebuild.js'
+import { collectionPartitionsFor, viewPartitionsFor } from './pickers.js'
+import { rebuildViewPartition } from './view_rebuild.js'
 import { registerViews } from './view_registration.js'
 import { type CompactionOptions, DEFAULT_COMPACTION } from './options.js'
 import { type PassContext, timeLeft } from './pass_context.js'
@@ -38,7 +39,7 @@ function context(config: CompactorConfig, counting: CountingBucket): PassContext
  * crowded partitions (and pending recompacts), rebuild queued view partitions, then
  * collect garbage. Every step commits on its own, so
  * a pass that dies or runs out of time leaves a consistent manifest and the next pass
- * carries on (invariants 4 and 7).
+ * carries on (crash-safe, bounded-work).
  */
 export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   const counting = new CountingBucket(config.bucket)
@@ -146,20 +147,13 @@ export async function recompact(config: CompactorConfig, req: RecompactRequest =
   const ctx = context(config, counting)
   const queued: Record<string, string[]> = {}
   await commitStep(ctx, async loaded => {
-    const next = structuredClone(loaded.manifest)
+    const m = loaded.manifest
     for (const name of names) {
       const view = views.find(v => v.name === name)
-      const parts = view
-        ? viewPartitionsFor(view, next, from, to)
-        : [...new Set((next.collections[name]?.files ?? []).map(f => f.partition))]
-          .filter(p => { const [a, b] = partitionRange(p); return b > from && a < to })
-          .sort()
-      queued[name] = parts
-      const existing = next.recompact.find(r => r.collection === name)
-      if (existing) existing.partitions = [...new Set([...existing.partitions, ...parts])].sort()
-      else if (parts.length) next.recompact.push({ collection: name, partitions: parts, requestedAt: ctx.now() })
+      queued[name] = view ? viewPartitionsFor(view, m, from, to) : collectionPartitionsFor(m, name, from, to)
     }
-    return { next, written: [], result: true }
+    const queue = names.map(name => ({ collection: name, added: queued[name] }))
+    return { edit: { queue }, written: [], result: true }
   }, () => {})
   const pass = await runPass(config)
   const after = await loadManifest(config.bucket, config.prefix, config.now())

@@ -12,14 +12,15 @@ export interface GcResult {
  * Deletes what the manifest no longer needs once the grace period has passed:
  * replaced files, consumed WAL segments, and orphans (outputs of passes that died
  * before committing, once orphanAfterMs old). Objects are deleted first and dropped from the manifest after,
- * so a crash in between only repeats a harmless delete (invariant 6).
+ * so a crash in between only repeats a harmless delete (safe-gc).
  */
 export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): Promise<StepOutcome<GcResult> | null> {
   const now = ctx.now()
   const grace = ctx.options.graceMs
   const m = loaded.manifest
   const dueGarbage = m.garbage.filter(g => g.since + grace <= now).map(g => g.key)
-  const dueSegments = Object.values(m.collections).flatMap(c => c.consumed.filter(s => !s.quarantined && s.at + grace <= now).map(s => s.key))
+  const dueSegments = Object.values(m.collections)
+    .flatMap(c => c.consumed.filter(s => !s.quarantined && s.at + grace <= now).map(s => s.key))
 
   const orphans: string[] = []
   const sweepCursors: Record<string, string> = {}
@@ -27,10 +28,12 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   const names = [...ctx.collections.map(c => c.name), ...ctx.views.map(v => v.name)]
   for (const name of names) {
     // One listing page per collection or view per pass keeps the sweep's cost flat.
-    const page = await ctx.bucket.list({ prefix: dataPrefix(ctx.prefix, name), ...(m.sweep?.[name] ? { startAfter: m.sweep[name] } : {}) })
+    const after = m.sweep?.[name]
+    const page = await ctx.bucket.list({ prefix: dataPrefix(ctx.prefix, name), ...(after ? { startAfter: after } : {}) })
     for (const obj of page.objects) {
       const created = createdAtOfKey(obj.key)
-      if (!referenced.has(obj.key) && created !== null && created + ctx.options.orphanAfterMs <= now) orphans.push(obj.key)
+      const old = created !== null && created + ctx.options.orphanAfterMs <= now
+      if (old && !referenced.has(obj.key)) orphans.push(obj.key)
     }
     sweepCursors[name] = page.truncated ? page.objects.at(-1)?.key ?? '' : ''
   }
@@ -42,19 +45,15 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   const due = listed.filter(k => ownKey(ctx.prefix, k))
   const foreign = listed.filter(k => !ownKey(ctx.prefix, k))
   if (foreign.length) {
-    console.warn(`parquedb: garbage collection left ${foreign.length} key(s) outside this store untouched and dropped them ` +
-      `from the manifest: ${foreign.slice(0, 3).map(k => JSON.stringify(k)).join(', ')}`)
+    console.warn(`parquedb: garbage collection left ${foreign.length} key(s) outside this store untouched and dropped ` +
+      `them from the manifest: ${foreign.slice(0, 3).map(k => JSON.stringify(k)).join(', ')}`)
   }
   const cursorsMoved = names.some(n => (m.sweep?.[n] ?? '') !== sweepCursors[n])
   if (!listed.length && !cursorsMoved) return null
   for (let i = 0; i < due.length; i += 1000) await ctx.bucket.delete(due.slice(i, i + 1000))
 
-  const next = structuredClone(m)
-  const gone = new Set(listed)
-  next.garbage = next.garbage.filter(g => !gone.has(g.key))
-  for (const c of Object.values(next.collections)) c.consumed = c.consumed.filter(s => !gone.has(s.key))
-  next.sweep = { ...sweepCursors }
-  return { next, written: [], result: { deleted: due.length, orphans: orphans.length } }
+  const result = { deleted: due.length, orphans: orphans.length }
+  return { edit: { deleted: listed, sweep: sweepCursors }, written: [], result }
 }
 
 /** Whether a key is one this store writes: under its prefix, with no empty, `.` or `..` segment. */

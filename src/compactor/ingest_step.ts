@@ -1,13 +1,14 @@
-import { type DataFile, type LoadedManifest, collectionState, partitionOf } from '../manifest/index.js'
+import { type CollectionEdit, type DataFile, type LoadedManifest, partitionOf } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
 import {
-  MAX_SEGMENT_PARTITIONS, MAX_SEGMENT_READ_BYTES, type QuarantineEntry, type SegmentRef, decodeSegment, isReadableSegment,
-  listSegments, pendingSegments, segmentQuarantineKey, writeQuarantine,
+  MAX_SEGMENT_PARTITIONS, type QuarantineEntry, type SegmentRef, decodeSegment, listSegments, pendingSegments,
+  segmentQuarantineKey, writeQuarantine,
 } from '../wal/index.js'
 import { writeDataFile } from './file_writer.js'
 import { writeViewDeltas } from './view_writer.js'
 import { StaleManifest, type StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
+import { fitsPartitionBudget, pickIngestSegments } from './pickers.js'
 
 export interface IngestResult {
   segments: number
@@ -36,7 +37,9 @@ interface ReadSegment {
  * quarantine once, under a key named after its segment, and never stops the pass (invariant
  * nothing-dropped).
  */
-export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, loaded: LoadedManifest): Promise<StepOutcome<IngestResult> | null> {
+export async function ingestBatch(
+  ctx: PassContext, schema: CollectionSchema, loaded: LoadedManifest,
+): Promise<StepOutcome<IngestResult> | null> {
   const state = loaded.manifest.collections[schema.name]
   const listed = await listSegments(ctx.bucket, ctx.prefix, schema.name)
   const { pending, duplicates } = pendingSegments(listed, (state?.consumed ?? []).map(c => c.key))
@@ -47,15 +50,9 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
   const partitions = new Set<string>()
   const written: string[] = []
   const quarantined: string[] = []
-  let bytes = 0
-  for (const ref of pending) {
-    const n = taken.length + inPlace.length
-    if (n && (n >= ctx.options.maxSegmentsPerBatch || bytes + ref.size > ctx.options.maxBatchBytes)) break
-    if (!isReadableSegment(ref)) {
-      // Only a foreign writer leaves one this large; loading it could exhaust memory.
-      inPlace.push({ ref, reason: `${ref.size} bytes, over the ${MAX_SEGMENT_READ_BYTES}-byte limit for a WAL segment` })
-      continue
-    }
+  for (const { ref, tooLarge } of pickIngestSegments(pending, ctx.options)) {
+    // Only a foreign writer leaves one this large; loading it could exhaust memory.
+    if (tooLarge) { inPlace.push({ ref, reason: tooLarge }); continue }
     const seg = await readForIngest(ctx, schema, ref, written)
     const own = [...seg.byPartition.keys()]
     if (own.length > MAX_SEGMENT_PARTITIONS) {
@@ -65,7 +62,7 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
       seg.rejects = [...seg.byPartition.values()].flat().map((event, index) => ({ index, reason, event, segment: ref.key }))
       seg.byPartition.clear()
       seg.rows = 0
-    } else if (taken.length && [...partitions, ...own.filter(p => !partitions.has(p))].length > ctx.options.maxPartitionsPerStep) {
+    } else if (!fitsPartitionBudget(partitions, own, ctx.options.maxPartitionsPerStep, taken.length)) {
       break // the next step takes it
     }
     for (const p of seg.byPartition.keys()) partitions.add(p)
@@ -74,7 +71,6 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
       quarantined.push(key)
     }
     taken.push(seg)
-    bytes += ref.size
   }
 
   const byPartition = new Map<string, StoredRow[]>()
@@ -99,18 +95,16 @@ export async function ingestBatch(ctx: PassContext, schema: CollectionSchema, lo
   const views = await writeViewDeltas(ctx, schema.name, [...byPartition.values()].flat(), createdAt)
   for (const vf of views.values()) written.push(...vf.map(f => f.key))
 
-  const next = structuredClone(loaded.manifest)
-  const out = collectionState(next, schema.name)
-  out.files.push(...files)
-  out.consumed.push(
-    ...taken.map(s => ({ key: s.ref.key, at: createdAt })),
-    ...duplicates.map(s => ({ key: s.key, at: createdAt })),
-    ...inPlace.map(s => ({ key: s.ref.key, at: createdAt, quarantined: s.reason })),
-  )
-  for (const [view, vf] of views) collectionState(next, view).files.push(...vf)
+  const consumed = [
+    ...taken.map(s => ({ key: s.ref.key })),
+    ...duplicates.map(s => ({ key: s.key })),
+    ...inPlace.map(s => ({ key: s.ref.key, quarantined: s.reason })),
+  ]
+  const collections: Record<string, CollectionEdit> = { [schema.name]: { added: files, consumed } }
+  for (const [view, vf] of views) collections[view] = { added: vf }
   const consumedPending = taken.length + inPlace.length
   return {
-    next,
+    edit: { collections },
     // Quarantine copies are kept even if the commit loses: they are evidence, not data.
     written,
     result: {

@@ -1,4 +1,4 @@
-import { type LoadedManifest, collectionState } from '../manifest/index.js'
+import type { CollectionEdit, LoadedManifest, ViewState } from '../manifest/index.js'
 import { isDue } from '../mv/index.js'
 import type { StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
@@ -7,16 +7,19 @@ import type { PassContext } from './pass_context.js'
  * Makes scheduled views current when their schedule says a run was due since their last
  * refresh (or when `force` names them): their pending deltas become visible in one commit.
  */
-export async function refreshDueViews(ctx: PassContext, loaded: LoadedManifest, force: readonly string[] = []): Promise<StepOutcome<string[]> | null> {
+export async function refreshDueViews(
+  ctx: PassContext, loaded: LoadedManifest, force: readonly string[] = [],
+): Promise<StepOutcome<string[]> | null> {
   const now = ctx.now()
   const m = loaded.manifest
-  const due = ctx.views.filter(v => v.refresh.mode === 'scheduled' && (force.includes(v.name) || isDue(v.refresh.schedule, m.views?.[v.name]?.lastRefresh ?? null, now)))
+  const due = ctx.views.filter(v => v.refresh.mode === 'scheduled' &&
+    (force.includes(v.name) || isDue(v.refresh.schedule, m.views?.[v.name]?.lastRefresh ?? null, now)))
   if (!due.length) return null
-  const next = structuredClone(m)
-  next.views ??= {}
+  const collections: Record<string, CollectionEdit> = {}
+  const views: Record<string, ViewState> = {}
   for (const v of due) {
-    for (const f of collectionState(next, v.name).files) delete f.pending
-    next.views[v.name] = { ...next.views[v.name], lastRefresh: now }
+    collections[v.name] = { published: (m.collections[v.name]?.files ?? []).filter(f => f.pending).map(f => f.key) }
+    views[v.name] = { ...m.views?.[v.name], lastRefresh: now }
   }
-  return { next, written: [], result: due.map(v => v.name) }
+  return { edit: { collections, views }, written: [], result: due.map(v => v.name) }
 }

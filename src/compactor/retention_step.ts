@@ -1,7 +1,7 @@
-import { type LoadedManifest, partitionRange } from '../manifest/index.js'
+import type { CollectionEdit, LoadedManifest } from '../manifest/index.js'
 import type { StepOutcome } from './commit_step.js'
 import { type PassContext, retentionCutoff } from './pass_context.js'
-import { rootRangeOf } from './view_rebuild.js'
+import { pickExpired } from './pickers.js'
 
 export interface RetentionResult {
   partitions: number
@@ -9,39 +9,29 @@ export interface RetentionResult {
 }
 
 /**
- * Drops the partitions that lie wholly before their collection's or view's retention cutoff:
- * their files leave the manifest for the garbage list, so readers of the previous manifest keep
- * working and GC deletes them after the grace period (invariant 6). A view's partition holds
- * whole time buckets, so it goes only when its last bucket has ended before the cutoff.
+ * Drops the partitions that lie wholly before their collection's or view's retention cutoff
+ * (pickExpired): their files leave the manifest for the garbage list, so readers of the previous
+ * manifest keep working and GC deletes them after the grace period (safe-gc). Queued rewrites of
+ * those partitions are dropped with them.
  */
-export async function expirePartitions(ctx: PassContext, loaded: LoadedManifest): Promise<StepOutcome<RetentionResult> | null> {
-  const m = loaded.manifest
-  const expired = new Map<string, { parts: Set<string>; until: number }>()
-  for (const name of Object.keys(ctx.retention)) {
-    const cutoff = retentionCutoff(ctx, name)
-    const view = ctx.views.find(v => v.name === name)
-    const end = (partition: string) => (view ? rootRangeOf(view, partition) : partitionRange(partition))[1]
-    const ends = new Map((m.collections[name]?.files ?? []).map(f => [f.partition, end(f.partition)]))
-    const parts = new Set([...ends].filter(([, e]) => e <= cutoff).map(([p]) => p))
-    if (parts.size) expired.set(name, { parts, until: Math.max(...[...parts].map(p => ends.get(p)!)) })
-  }
-  if (!expired.size) return null
-  const next = structuredClone(m)
-  const since = ctx.now()
-  let files = 0
-  let partitions = 0
-  for (const [name, { parts, until }] of expired) {
-    const st = next.collections[name]!
-    const gone = st.files.filter(f => parts.has(f.partition))
+export async function expirePartitions(
+  ctx: PassContext, loaded: LoadedManifest,
+): Promise<StepOutcome<RetentionResult> | null> {
+  const cutoffs = Object.fromEntries(Object.keys(ctx.retention).map(name => [name, retentionCutoff(ctx, name)]))
+  const expired = pickExpired(loaded.manifest, cutoffs, ctx.views)
+  if (!expired.length) return null
+  const collections: Record<string, CollectionEdit> = {}
+  for (const e of expired) {
     // What is gone is recorded, not inferred from the options: a compactor configured
     // otherwise (the CLI, a changed setting) must still know the source cannot be replayed.
-    st.expiredBefore = Math.max(st.expiredBefore ?? -Infinity, until)
-    st.files = st.files.filter(f => !parts.has(f.partition))
-    next.garbage.push(...gone.map(f => ({ key: f.key, since })))
-    for (const r of next.recompact) if (r.collection === name) r.partitions = r.partitions.filter(p => !parts.has(p))
-    files += gone.length
-    partitions += parts.size
+    collections[e.name] = { removed: e.files.map(f => f.key), expiredBefore: e.until }
   }
-  next.recompact = next.recompact.filter(r => r.partitions.length)
-  return { next, written: [], result: { partitions, files } }
+  return {
+    edit: { collections, queue: expired.map(e => ({ collection: e.name, done: e.partitions })) },
+    written: [],
+    result: {
+      partitions: expired.reduce((n, e) => n + e.partitions.length, 0),
+      files: expired.reduce((n, e) => n + e.files.length, 0),
+    },
+  }
 }

@@ -13,5 +13,8 @@ export {
   type PendingRecompact,
   type ViewState,
 } from './manifest.js'
+export {
+  applyEdit, ManifestEditError, StaleEditError, type CollectionEdit, type ManifestEdit, type QueueEdit,
+} from './manifest_edit.js'
 export { ManifestError, commitManifest, loadManifest, manifestKey, lastPassKey, readLastPass, writeLastPass, type LoadedManifest } from './manifest_store.js'
 export { partitionOf, partitionRange, partitionsBetween, dataPrefix } from './partition.js'
