@@ -17,12 +17,16 @@ export interface AggregateSpec {
  * a view is maintained incrementally from each batch (LSM-style: files of partial states,
  * combined when read and when merged). countDistinct keeps the exact set of values;
  * percentile keeps a DDSketch with 1% relative error.
+ *
+ * These are also the stored layout, aggregate state format 1 (docs/formats.md): the short
+ * names are on disk in every view file written so far. Change a layout only by adding a
+ * format version (state_format.ts), so the files already stored still read.
  */
 export type AggregateState =
-  | number // count
-  | { s: number; n: number } // sum, avg
-  | { v: unknown } // min, max
-  | { d: string[] } // countDistinct: sorted canonical values
+  | number // count: rows counted
+  | { s: number; n: number } // sum, avg: s the sum of the numeric values, n how many there were
+  | { v: unknown } // min, max: v the least / greatest value so far (a Date as ms), null before any
+  | { d: string[] } // countDistinct: d the distinct values, canonical JSON, sorted
   | QuantileSketch // percentile
 
 export function initState(spec: AggregateSpec): AggregateState {

@@ -2,17 +2,24 @@
  * A DDSketch (Masson, Rim & Lee, VLDB 2019): values fall into logarithmic buckets
  * with relative width 2α, so any quantile comes back within α relative error of a true
  * sample value, and two sketches merge by adding bucket counts — exact under merging,
- * which is what incremental view maintenance needs. Values ≤ 0 are counted apart.
+ * which is what incremental view maintenance needs. Zero and negatives are counted apart.
+ *
+ * Stored as it is in a percentile state (aggregate state format 1, docs/formats.md). Bucket
+ * indexes mean something only with RELATIVE_ACCURACY and MIN_VALUE: changing either (or a key)
+ * needs a new format version, or stored sketches would answer with other values.
  */
 export interface QuantileSketch {
-  /** bucket index → count, for positive values */
+  /** bucket index i → how many positive values fell in (γ^(i−1), γ^i] */
   b: Record<string, number>
-  /** count of values ≤ 0 (as zero), and of negatives mirrored */
+  /** how many values were within MIN_VALUE of zero */
   z: number
+  /** bucket index i → how many negative values had their magnitude in (γ^(i−1), γ^i] */
   n: Record<string, number>
+  /** every value counted: the sum of b, z and n */
   count: number
 }
 
+/** α: the relative error of a quantile; γ = (1 + α) / (1 − α) is the buckets' growth factor. */
 export const RELATIVE_ACCURACY = 0.01
 const GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 const LOG_GAMMA = Math.log(GAMMA)
