@@ -12,4 +12,4 @@ export { WalWriteError, MAX_EVENT_BYTES, MAX_SEGMENT_BYTES, MAX_SEGMENT_PARTITIO
 export type { ScanStats, Explain, FindOptions, FindQuery, SqlResult, QueryLimits } from './query/index.js'
 export { SqlError, MissingObjectError, QueryLimitError, DEFAULT_QUERY_LIMITS } from './query/index.js'
 export { ExprError } from './expr/index.js'
-export { RELATIVE_ACCURACY as PERCENTILE_RELATIVE_ACCURACY } from './mv/index.js'
+export { RELATIVE_ACCURACY as PERCENTILE_RELATIVE_ACCURACY, StateFormatError } from './mv/index.js'

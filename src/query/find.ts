@@ -4,7 +4,7 @@ import type { Bucket } from '../storage/index.js'
 import { type Projection, compileProjection } from './projection.js'
 import { buildPruner } from './pruning.js'
 import { type ScanStats, type WalSource, emptyScanStats, scanCollection } from './scan.js'
-import { type ViewPlan, finalizeRow, mergeStateRows } from '../mv/index.js'
+import { type ViewPlan, finalizeRow, mergeStateRows, stateRowDecoder } from '../mv/index.js'
 import type { Manifest } from '../manifest/index.js'
 import { QueryBudget, type QueryLimits, limitProblem, resolveLimits } from './budget.js'
 
@@ -160,6 +160,7 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     const scanned = scanCollection(bucket, target.stored, {
       prefix: this.ctx.prefix, now: this.ctx.now(), pruner, graceMs: this.ctx.graceMs,
       ...(roots ? { columns: [...roots] } : {}),
+      ...(target.aggregate ? { decode: stateRowDecoder(target.aggregate) } : {}),
       ...(target.wal !== undefined ? { wal: target.wal } : {}),
       ...(this.ctx.snapshot ? { manifest: this.ctx.snapshot() } : {}),
     }, stats)

@@ -17,7 +17,14 @@ export interface ReadFileOptions {
   keepRowGroup?: (stats: (column: string) => ChunkStats) => boolean
   /** Counts row groups seen and read. */
   counters?: { rowGroupsConsidered: number; rowGroupsRead: number }
+  /**
+   * Turns each row group's rows as stored into what the engine works on, given the file's
+   * key/value metadata: an aggregating view's states are checked against their format version.
+   */
+  decode?: RowDecoder
 }
+
+export type RowDecoder = (rows: StoredRow[], kv: readonly { key: string; value?: string }[] | undefined, key: string) => StoredRow[]
 
 /**
  * Streams a data file's rows one row group at a time, so memory holds one group, never
@@ -49,7 +56,8 @@ export async function* readFileRowGroups(
     const file = buffer instanceof ArrayBuffer ? buffer : await openParquet(bucket, fileRef.key, fileRef.bytes)
     const read = { file, metadata, rowStart: start, rowEnd: end, columns }
     const records = await parquetReadObjects({ ...read, ...(compressors ? { compressors } : {}) })
-    yield records.map(r => fromParquetRecord(schema, r, columns))
+    const rows = records.map(r => fromParquetRecord(schema, r, columns))
+    yield options.decode ? options.decode(rows, metadata.key_value_metadata, fileRef.key) : rows
     start = end
   }
 }

@@ -2,7 +2,7 @@ import { type DataFile, type Manifest, loadManifest } from '../manifest/index.js
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../storage/index.js'
 import { R2WalTail, type SegmentRef, isReadableSegment, pendingSegments } from '../wal/index.js'
-import { readFileRowGroups } from './parquet_reader.js'
+import { type RowDecoder, readFileRowGroups } from './parquet_reader.js'
 import type { Pruner } from './pruning.js'
 import { MissingObjectError } from './r2_buffer.js'
 
@@ -51,6 +51,8 @@ export interface ScanOptions {
   pruner: Pruner
   /** Top-level fields to read; rows come back partial. All fields when absent. */
   columns?: readonly string[]
+  /** Applied to the rows of each Parquet row group (an aggregating view's state format). */
+  decode?: RowDecoder
   /**
    * The compaction grace period (`compaction.graceMs`): consumed segments outlive the manifest
    * that consumed them by this long, so a plan whose manifest read and WAL listing lie further
@@ -150,6 +152,7 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
       const groups = readFileRowGroups(bucket, schema, file, {
         ...(columns ? { columns } : {}),
         keepRowGroup: pruner.rowGroupFilter(file),
+        ...(options.decode ? { decode: options.decode } : {}),
         counters: stats,
       })
       for await (const group of groups) {
