@@ -135,7 +135,7 @@ function toJsonValue(value: unknown, depth: number): { value: unknown } | string
     for (let i = 0; i < value.length; i++) {
       const v = value[i]
       const r = v === undefined ? { value: null } : toJsonValue(v, depth + 1)
-      if (typeof r === 'string') return `[${i}]: ${r}`
+      if (typeof r === 'string') return where(depth, `[${i}]`, r)
       out.push(r.value)
     }
     return { value: out }
@@ -164,10 +164,15 @@ function toJsonValue(value: unknown, depth: number): { value: unknown } | string
     const badKey = wellFormed(k)
     if (badKey) return `key ${JSON.stringify(k)}: ${badKey}`
     const r = toJsonValue(v, depth + 1)
-    if (typeof r === 'string') return `${k}: ${r}`
+    if (typeof r === 'string') return where(depth, k, r)
     out[k] = r.value
   }
   return { value: out }
+}
+
+/** A reason with where it happened: the first levels of the path, enough to find it (a cycle repeats itself). */
+function where(depth: number, key: string, reason: string): string {
+  return depth < 8 ? `${key}: ${reason}` : reason
 }
 
 const BOXED = new Set(['Number', 'String', 'Boolean'])
