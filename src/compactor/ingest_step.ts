@@ -53,7 +53,7 @@ export async function ingestBatch(
   for (const { ref, tooLarge } of pickIngestSegments(pending, ctx.options)) {
     // Only a foreign writer leaves one this large; loading it could exhaust memory.
     if (tooLarge) { inPlace.push({ ref, reason: tooLarge }); continue }
-    const seg = await readForIngest(ctx, schema, ref, written)
+    const seg = await readForIngest(ctx, schema, ref)
     const own = [...seg.byPartition.keys()]
     if (own.length > MAX_SEGMENT_PARTITIONS) {
       // bulkCreate never writes such a segment; keep a foreign one whole, with the reason.
@@ -122,13 +122,11 @@ export async function ingestBatch(
  * changed since they were written; fields it no longer has are dropped), grouped by partition;
  * bad lines and rows that no longer fit are set apart for quarantine.
  */
-async function readForIngest(ctx: PassContext, schema: CollectionSchema, ref: SegmentRef, written: string[]): Promise<ReadSegment> {
+async function readForIngest(ctx: PassContext, schema: CollectionSchema, ref: SegmentRef): Promise<ReadSegment> {
   const body = await ctx.bucket.get(ref.key)
-  // Listed a moment ago but gone: another compactor consumed and collected it. Start over.
-  if (!body) {
-    if (written.length) await ctx.bucket.delete(written)
-    throw new StaleManifest(`${ref.key} was collected by another compactor`)
-  }
+  // Listed a moment ago but gone: another compactor consumed and collected it. Start over (this
+  // step has written nothing yet: segments are all read before the first file is written).
+  if (!body) throw new StaleManifest(`${ref.key} was collected by another compactor`)
   const decoded = decodeSegment(await body.text())
   const rejects: QuarantineEntry[] = decoded.bad.map(b => ({ index: b.line, reason: b.reason, event: b.text, segment: ref.key }))
   const byPartition = new Map<string, StoredRow[]>()
