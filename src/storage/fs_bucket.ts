@@ -1,6 +1,6 @@
-import { mkdir, readFile, readdir, realpath, rename, rm, writeFile } from 'node:fs/promises'
+import { type FileHandle, mkdir, open, readFile, readdir, realpath, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
-import { type BucketObject, StorageError } from './bucket.js'
+import { type BucketObject, type BucketRange, StorageError, resolveRange } from './bucket.js'
 import { ObjectStore, type StoredObject } from './object_store.js'
 
 /** A read follows the file itself; a write or delete only its folder (rename and rm replace a link, never follow it). */
@@ -37,6 +37,33 @@ export class FsBucket extends ObjectStore {
     } catch (e) {
       if (isMissing(e)) return null
       throw e
+    }
+  }
+
+  protected override async readRange(key: string, range: BucketRange | undefined): Promise<StoredObject | null> {
+    if (!range) return this.readObject(key)
+    const bytesPath = await this.path('objects', key, '', 'read')
+    const head = await this.readHead(key)
+    if (!head) return null
+    const [start, end] = resolveRange(range, head.size)
+    let file: FileHandle
+    try {
+      file = await open(bytesPath, 'r')
+    } catch (e) {
+      if (isMissing(e)) return null
+      throw e
+    }
+    try {
+      const bytes = new Uint8Array(end - start)
+      let done = 0
+      while (done < bytes.length) {
+        const { bytesRead } = await file.read(bytes, done, bytes.length - done, start + done)
+        if (bytesRead === 0) break
+        done += bytesRead
+      }
+      return { head, bytes: done === bytes.length ? bytes : bytes.slice(0, done) }
+    } finally {
+      await file.close()
     }
   }
 

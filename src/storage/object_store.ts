@@ -33,14 +33,25 @@ export abstract class ObjectStore implements Bucket {
   protected abstract keys(prefix: string): Promise<string[]>
   protected abstract readHead(key: string): Promise<BucketObject | null>
 
-  async get(key: string, options?: { range?: BucketRange }): Promise<BucketObjectBody | null> {
+  /**
+   * The bytes [start, end) of an object (a range from its size), with its head. Backends that can
+   * read part of an object override this, so a ranged GET does not read the whole of it.
+   */
+  protected async readRange(key: string, range: BucketRange | undefined): Promise<StoredObject | null> {
     const stored = await this.readObject(key)
     if (!stored) return null
-    const [start, end] = resolveRange(options?.range, stored.bytes.byteLength)
-    const slice = stored.bytes.slice(start, end)
+    const [start, end] = resolveRange(range, stored.bytes.byteLength)
+    return { head: stored.head, bytes: stored.bytes.slice(start, end) }
+  }
+
+  async get(key: string, options?: { range?: BucketRange }): Promise<BucketObjectBody | null> {
+    const stored = await this.readRange(key, options?.range)
+    if (!stored) return null
+    // readRange returns bytes that own their buffer (a copy or a fresh read), never a view into more.
+    const slice = stored.bytes
     return {
       ...stored.head,
-      arrayBuffer: async () => slice.buffer,
+      arrayBuffer: async () => slice.buffer as ArrayBuffer,
       text: async () => new TextDecoder().decode(slice),
     }
   }
