@@ -3,8 +3,7 @@ import { ByteWriter, type ColumnSource, ParquetWriter, schemaFromColumnData } fr
 import { compareSame, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, parquetColumns, statColumns, toParquetRecord } from '../schema/index.js'
-import type { Bucket } from '../storage/index.js'
-import { randomId } from '../wal/index.js'
+import { type Bucket, dataFileKey } from '../storage/index.js'
 import { ROW_GROUP_BYTES, estimateBytes } from './row_bytes.js'
 import { STAT_STRING_UNITS, lowerBound, upperBound } from './string_bounds.js'
 
@@ -21,16 +20,8 @@ export interface FileTarget {
    * source in the next file (see `take`); without it every row is written.
    */
   maxFileBytes?: number
-}
-
-export function dataFileKey(t: Pick<FileTarget, 'prefix' | 'collection' | 'partition' | 'level' | 'createdAt'>): string {
-  return `${t.prefix}data/${t.collection}/${t.partition}/${String(t.createdAt).padStart(15, '0')}-L${t.level}-${randomId()}.parquet`
-}
-
-/** The creation time a data file's name carries; the orphan sweep ages files by it. */
-export function createdAtOfKey(key: string): number | null {
-  const m = /\/(\d{15})-L\d-[a-z0-9]+\.parquet$/.exec(key)
-  return m ? Number(m[1]) : null
+  /** More key/value metadata for the file (an aggregating view's state format version). */
+  metadata?: { key: string; value: string }[]
 }
 
 /**
@@ -56,6 +47,7 @@ export async function writeDataFile(bucket: Bucket, schema: CollectionSchema, ro
       kvMetadata: [
         { key: 'parquedb.collection', value: schema.name },
         { key: 'parquedb.partition', value: target.partition },
+        ...(target.metadata ?? []),
       ],
       createdBy: 'parquedb',
     })

@@ -1,6 +1,6 @@
-import { type LoadedManifest, dataPrefix, referencedKeys } from '../manifest/index.js'
+import { type LoadedManifest, referencedKeys } from '../manifest/index.js'
+import { createdAtOfKey, dataPrefix, isOwnKey } from '../storage/index.js'
 import type { StepOutcome } from './commit_step.js'
-import { createdAtOfKey } from './file_writer.js'
 import type { PassContext } from './pass_context.js'
 
 export interface GcResult {
@@ -42,8 +42,8 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   // A key this store could not have written (another prefix, a `..` segment) came from a corrupt
   // or hand-edited manifest: it is dropped from the manifest, never deleted, so garbage collection
   // cannot reach another tenant's objects in a shared bucket (invariant safe-gc).
-  const due = listed.filter(k => ownKey(ctx.prefix, k))
-  const foreign = listed.filter(k => !ownKey(ctx.prefix, k))
+  const due = listed.filter(k => isOwnKey(ctx.prefix, k))
+  const foreign = listed.filter(k => !isOwnKey(ctx.prefix, k))
   if (foreign.length) {
     console.warn(`parquedb: garbage collection left ${foreign.length} key(s) outside this store untouched and dropped ` +
       `them from the manifest: ${foreign.slice(0, 3).map(k => JSON.stringify(k)).join(', ')}`)
@@ -56,8 +56,3 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   return { edit: { deleted: listed, sweep: sweepCursors }, written: [], result }
 }
 
-/** Whether a key is one this store writes: under its prefix, with no empty, `.` or `..` segment. */
-function ownKey(prefix: string, key: string): boolean {
-  if (!key.startsWith(prefix)) return false
-  return key.slice(prefix.length).split('/').every(part => part !== '' && part !== '.' && part !== '..')
-}

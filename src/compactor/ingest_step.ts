@@ -1,9 +1,10 @@
-import { type CollectionEdit, type DataFile, type LoadedManifest, partitionOf } from '../manifest/index.js'
+import type { CollectionEdit, DataFile, LoadedManifest } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
 import {
   MAX_SEGMENT_PARTITIONS, type QuarantineEntry, type SegmentRef, decodeSegment, listSegments, pendingSegments,
-  segmentQuarantineKey, writeQuarantine,
+  writeQuarantine,
 } from '../wal/index.js'
+import { partitionOf, segmentQuarantineKey } from '../storage/index.js'
 import { writeDataFile } from './file_writer.js'
 import { writeViewDeltas } from './view_writer.js'
 import { StaleManifest, type StepOutcome } from './commit_step.js'

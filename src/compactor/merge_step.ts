@@ -1,6 +1,6 @@
 import type { DataFile, LoadedManifest, QueueEdit } from '../manifest/index.js'
 import { readFileRowGroups } from '../query/index.js'
-import { type ViewPlan, mergeStateRows } from '../mv/index.js'
+import { type ViewPlan, mergeStateRows, stateFileMetadata, stateRowDecoder } from '../mv/index.js'
 import type { CollectionSchema, StoredRow } from '../schema/index.js'
 import { writeDataFile } from './file_writer.js'
 import type { StepOutcome } from './commit_step.js'
@@ -47,11 +47,12 @@ export async function mergePartition(
   if (inputs.length && target.aggregate) {
     // Partial states: combine rows of the same group (one partition holds a bounded number of groups).
     const states: StoredRow[] = []
-    for (const f of inputs) for await (const g of readFileRowGroups(ctx.bucket, schema, f)) states.push(...g)
+    const decode = stateRowDecoder(target.aggregate)
+    for (const f of inputs) for await (const g of readFileRowGroups(ctx.bucket, schema, f, { decode })) states.push(...g)
     const merged = mergeStateRows(target.aggregate, states)
     const tf = schema.timeField
     merged.sort((a, b) => (a[tf] as number) - (b[tf] as number))
-    const out = await writeDataFile(ctx.bucket, schema, merged, { ...file, rowGroupRows })
+    const out = await writeDataFile(ctx.bucket, schema, merged, { ...file, rowGroupRows, metadata: stateFileMetadata() })
     if (out) outputs.push(out)
   } else if (inputs.length) {
     const merged = mergeSorted(inputs.map(f => readFileRowGroups(ctx.bucket, schema, f)), schema.timeField)

@@ -2,7 +2,8 @@
  * What the next step works on, decided from the manifest (and a WAL listing) alone: pure, so each
  * policy is tested without storage (LevelDB's PickCompaction; the steps are its DoCompactionWork).
  */
-import { type DataFile, type Manifest, partitionOf, partitionRange } from '../manifest/index.js'
+import type { DataFile, Manifest } from '../manifest/index.js'
+import { partitionOf, partitionRange } from '../storage/index.js'
 import { type ViewPlan, bucketEnd, bucketStart } from '../mv/index.js'
 import { type SegmentRef, MAX_SEGMENT_READ_BYTES, isReadableSegment } from '../wal/index.js'
 import type { CompactionOptions } from './options.js'

@@ -1,5 +1,6 @@
-import { type DataFile, partitionOf } from '../manifest/index.js'
-import { type ViewPlan, foldRows } from '../mv/index.js'
+import type { DataFile } from '../manifest/index.js'
+import { partitionOf } from '../storage/index.js'
+import { type ViewPlan, foldRows, stateFileMetadata } from '../mv/index.js'
 import type { StoredRow } from '../schema/index.js'
 import { writeDataFile } from './file_writer.js'
 import type { PassContext } from './pass_context.js'
@@ -41,6 +42,7 @@ export async function writePartitioned(ctx: PassContext, view: ViewPlan, rows: S
     list.sort((a, b) => (a[tf] as number) - (b[tf] as number))
     const file = await writeDataFile(ctx.bucket, view.stored, list, {
       prefix: ctx.prefix, collection: view.name, partition, level, createdAt, rowGroupRows: ctx.options.rowGroupRows,
+      ...(view.aggregate ? { metadata: stateFileMetadata() } : {}),
     })
     if (file) files.push(view.refresh.mode === 'scheduled' ? { ...file, pending: true } : file)
   }

@@ -16,5 +16,4 @@ export {
 export {
   applyEdit, ManifestEditError, StaleEditError, type CollectionEdit, type ManifestEdit, type QueueEdit,
 } from './manifest_edit.js'
-export { ManifestError, commitManifest, loadManifest, manifestKey, lastPassKey, readLastPass, writeLastPass, type LoadedManifest } from './manifest_store.js'
-export { partitionOf, partitionRange, partitionsBetween, dataPrefix } from './partition.js'
+export { ManifestError, commitManifest, loadManifest, readLastPass, writeLastPass, type LoadedManifest } from './manifest_store.js'

@@ -1,4 +1,4 @@
-import type { Bucket } from '../storage/index.js'
+import { type Bucket, lastPassKey, manifestKey } from '../storage/index.js'
 import { type Manifest, type PassSummary, emptyManifest } from './manifest.js'
 
 export class ManifestError extends Error {
@@ -11,18 +11,11 @@ export interface LoadedManifest {
   etag: string | null
 }
 
-export function manifestKey(prefix: string): string {
-  return `${prefix}_manifest.json`
-}
-
 /**
- * The last pass's summary sits beside the manifest rather than in it: it is observability, not
- * state, so it needs no CAS, and a pass need not rewrite the whole manifest just to record it.
+ * The last pass's summary sits beside the manifest rather than in it (lastPassKey): it is
+ * observability, not state, so it needs no CAS, and a pass need not rewrite the whole manifest
+ * just to record it.
  */
-export function lastPassKey(prefix: string): string {
-  return `${prefix}_last_pass.json`
-}
-
 export async function writeLastPass(bucket: Bucket, prefix: string, pass: PassSummary): Promise<void> {
   await bucket.put(lastPassKey(prefix), JSON.stringify(pass))
 }

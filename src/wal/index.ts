@@ -2,8 +2,6 @@ export { R2WalWriter, type AppendResult, type WalRow, type WalWriter } from './l
 export { R2WalTail, decodeSegment, isReadableSegment, listSegments, readSegment } from './log_reader.js'
 export type { BadLine, DecodedSegment, WalTail } from './log_reader.js'
 export { batchSegmentId, type SegmentRef } from './segment_key.js'
-// Until the compactor imports key names from storage/layout.ts directly.
-export { randomId, segmentQuarantineKey } from '../storage/index.js'
 export { pendingSegments, type PendingSegments } from './pending.js'
 export { planSegments, type EncodedRow } from './segment_plan.js'
 export { writeQuarantine, quarantineBody } from './quarantine.js'

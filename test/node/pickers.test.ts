@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import {
   fitsPartitionBudget, MAX_MERGE_INPUTS, type MergePolicy, pickExpired, pickIngestSegments, pickMerge, pickViewRebuild,
 } from '../../src/compactor/pickers.js'
-import { type DataFile, type Manifest, emptyManifest, partitionOf } from '../../src/manifest/index.js'
+import { type DataFile, type Manifest, emptyManifest } from '../../src/manifest/index.js'
+import { partitionOf } from '../../src/storage/index.js'
 import type { ViewPlan } from '../../src/mv/index.js'
 import type { SegmentRef } from '../../src/wal/index.js'
 
