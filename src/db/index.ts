@@ -3,5 +3,5 @@ export { Collection, type BulkCreateResult, type BulkCreateOptions, type Rejecte
 export { DBConfigError, type DBOptions } from './options.js'
 export type { DBStatus, CollectionStatus, ViewStatus } from './status.js'
 export { View } from './view.js'
-export { handleAdmin, constantTimeEqual } from './admin_api.js'
+export { handleAdmin } from './admin_api.js'
 export { MAX_ADMIN_BODY_BYTES, AdminInputError } from './admin_input.js'

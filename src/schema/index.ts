@@ -1,5 +1,7 @@
-export { SchemaError, type FieldSpec, type ScalarType } from './field_types.js'
-export { compileCollection, isCollectionDefinition, type CollectionSchema, type PromotedColumn } from './collection_schema.js'
-export { normalizeRow, promotedValue, recheckStoredRow, toPublicRow, type StoredRow, type Normalized } from './row_codec.js'
+export { SchemaError, type FieldSpec } from './field_types.js'
+export {
+  compileCollection, isCollectionDefinition, type CollectionSchema, type PromotedColumn,
+} from './collection_schema.js'
+export { normalizeRow, recheckStoredRow, toPublicRow, type StoredRow } from './row_codec.js'
 export { getPath } from './path.js'
-export { fromParquetRecord, parquetColumns, statColumns, toParquetRecord, type ColumnSpec, type StatColumn } from './parquet_layout.js'
+export { fromParquetRecord, parquetColumns, statColumns, toParquetRecord } from './parquet_layout.js'

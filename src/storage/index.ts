@@ -1,20 +1,10 @@
-export type {
-  Bucket,
-  BucketConditional,
-  BucketListOptions,
-  BucketListResult,
-  BucketObject,
-  BucketObjectBody,
-  BucketPutOptions,
-  BucketRange,
-} from './bucket.js'
+export type { Bucket, BucketListOptions, BucketPutOptions, BucketRange } from './bucket.js'
 export { StorageError } from './bucket.js'
 export { MemoryBucket } from './memory_bucket.js'
 export { CountingBucket, emptyOpCounts, type OpCounts } from './counting_bucket.js'
-export { openBucket, isBucket, type StorageOption } from './open.js'
+export { openBucket, type StorageOption } from './open.js'
 export { listAll } from './list_all.js'
 export {
   batchQuarantineKey, createdAtOfKey, dataFileKey, dataPrefix, isOwnKey, lastPassKey, manifestKey, parseSegmentKey,
-  partitionOf, partitionRange, quarantinePrefix, randomId, segmentIdOfKey, segmentKey, segmentQuarantineKey, walPrefix,
-  type DataFileName, type SegmentName,
+  partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey, segmentQuarantineKey, walPrefix,
 } from './layout.js'
