@@ -1,6 +1,6 @@
 export { DB, type DBCore, type DBInstance, type RowOf, type InputOf } from './database.js'
 export { Collection, type BulkCreateResult, type BulkCreateOptions, type Rejected } from './collection.js'
-export { DBConfigError, type DBOptions } from './options.js'
+export { DBConfigError, normalizePrefix, type DBOptions } from './options.js'
 export type { DBStatus, CollectionStatus, ViewStatus } from './status.js'
 export { View } from './view.js'
 export { handleAdmin } from './admin_api.js'
