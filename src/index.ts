@@ -5,6 +5,10 @@
  */
 export { DB, Collection, View, DBConfigError, type ViewStatus, type BulkCreateResult, type BulkCreateOptions, type DBCore, type DBInstance, type DBOptions, type DBStatus, type CollectionStatus, type Rejected, type RowOf, type InputOf, MAX_ADMIN_BODY_BYTES, AdminInputError } from './db/index.js'
 export { MemoryBucket, StorageError, type Bucket, type StorageOption, type OpCounts } from './storage/index.js'
+export {
+  LatencyBucket, R2_LATENCY, type LatencyBucketOptions, type LatencyCounts, type LatencyLogEntry, type LatencyOpKind,
+  type LatencySpec,
+} from './storage/index.js'
 export { SchemaError } from './schema/index.js'
 export { ManifestError, type Manifest, type DataFile, type PassSummary } from './manifest/index.js'
 export { CompactionConflictError, DEFAULT_COMPACTION, type CompactionOptions, type RecompactRequest, type RecompactResult } from './compactor/index.js'

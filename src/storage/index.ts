@@ -2,6 +2,10 @@ export type { Bucket, BucketListOptions, BucketPutOptions, BucketRange } from '.
 export { StorageError } from './bucket.js'
 export { MemoryBucket } from './memory_bucket.js'
 export { CountingBucket, emptyOpCounts, type OpCounts } from './counting_bucket.js'
+export {
+  LatencyBucket, R2_LATENCY, type LatencyBucketOptions, type LatencyCounts, type LatencyLogEntry, type LatencyOpKind,
+  type LatencySpec,
+} from './latency_bucket.js'
 export { openBucket, type StorageOption } from './open.js'
 export { listAll } from './list_all.js'
 export {
