@@ -49,10 +49,13 @@ async function loadSchema(path: string): Promise<Schema> {
   try {
     mod = await import(pathToFileURL(resolve(path)).href) as Record<string, unknown>
   } catch (e) {
-    throw new CliError(`--schema ${path}: cannot import it (${(e as Error).message}); it must be an ES module Node can run, e.g. compiled .js or .mjs`)
+    throw new CliError(`--schema ${path}: cannot import it (${(e as Error).message}); ` +
+      'it must be an ES module Node can run, e.g. compiled .js or .mjs')
   }
   const schema = mod.schema ?? mod.default
-  if (typeof schema !== 'object' || schema === null) throw new CliError(`--schema ${path}: export the schema object as \`schema\` or as the default export`)
+  if (typeof schema !== 'object' || schema === null) {
+    throw new CliError(`--schema ${path}: export the schema object as \`schema\` or as the default export`)
+  }
   return schema as Schema
 }
 
@@ -62,7 +65,9 @@ async function loadSchema(path: string): Promise<Schema> {
  */
 async function refuseForeignViews(db: DBCore, schema: object, prefix: string | undefined): Promise<void> {
   const { manifest } = await loadManifest(await db.bucket(), normalizePrefix(prefix), Date.now())
-  const foreign = Object.entries(manifest.views ?? {}).filter(([name, v]) => v.definition !== undefined && v.dropped === undefined && !(name in schema)).map(([name]) => name)
+  const foreign = Object.entries(manifest.views ?? {})
+    .filter(([name, v]) => v.definition !== undefined && v.dropped === undefined && !(name in schema))
+    .map(([name]) => name)
   if (foreign.length) {
     throw new CliError(`this store has views the CLI's schema does not define: ${foreign.join(', ')}. `
       + 'A pass run here would make the store forget them and the worker would rebuild them from all stored data. '
@@ -95,9 +100,13 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
   const { values, positionals } = parsed
   const command = positionals[0]
   if (values.help || !command) { out(USAGE); return values.help ? 0 : 2 }
-  if (!['status', 'compact', 'recompact', 'sql'].includes(command)) throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+  if (!['status', 'compact', 'recompact', 'sql'].includes(command)) {
+    throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+  }
   const query = positionals[1]
-  if (command === 'sql' && !query) throw new CliError(`sql needs a query: parquedb sql "SELECT ..." --dir <folder>\n\n${USAGE}`)
+  if (command === 'sql' && !query) {
+    throw new CliError(`sql needs a query: parquedb sql "SELECT ..." --dir <folder>\n\n${USAGE}`)
+  }
   if (!values.url === !values.dir) throw new CliError(`give exactly one of --url or --dir\n\n${USAGE}`)
   const from = parseDate('from', values.from)
   const to = parseDate('to', values.to)
@@ -121,13 +130,21 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
     }
     result = JSON.parse(text)
   } else {
-    const schema: Schema = values.schema ? await loadSchema(values.schema) : { TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }
-    const db = DB(schema, { storage: { type: 'fs', path: values.dir! }, ...(values.prefix ? { prefix: values.prefix } : {}) })
-    if ((command === 'compact' || command === 'recompact') && !values.force) await refuseForeignViews(db, schema, values.prefix)
+    const schema: Schema = values.schema
+      ? await loadSchema(values.schema)
+      : { TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }
+    const db = DB(schema, {
+      storage: { type: 'fs', path: values.dir! }, ...(values.prefix ? { prefix: values.prefix } : {}),
+    })
+    if ((command === 'compact' || command === 'recompact') && !values.force) {
+      await refuseForeignViews(db, schema, values.prefix)
+    }
     if (command === 'status') result = await db.status()
     else if (command === 'compact') result = await db.compact()
     else if (command === 'sql') result = (await db.sql([query!] as unknown as TemplateStringsArray))
-    else result = await db.recompact({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(collections ? { collections } : {}) })
+    else result = await db.recompact({
+      ...(from ? { from } : {}), ...(to ? { to } : {}), ...(collections ? { collections } : {}),
+    })
   }
   out(JSON.stringify(result, null, 2) + '\n')
   return 0

@@ -11,7 +11,10 @@ export interface Env {
 }
 
 /** The raw events and the three pre-built views, kept current by the cron. */
-export const db = DB({ TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }, { storage: { type: 'r2', binding: 'PARQUEDB' } })
+export const db = DB(
+  { TailEvents, WorkerLogs, WorkerErrors, WorkerRequests },
+  { storage: { type: 'r2', binding: 'PARQUEDB' } },
+)
 
 export default {
   tail: db.tail,
@@ -19,6 +22,8 @@ export default {
   async fetch(request, env) {
     const admin = await db.fetchAdmin(request, env)
     if (admin) return admin
-    return new Response('parquedb tail worker: see GET /admin/status (Authorization: Bearer <PARQUEDB_ADMIN_TOKEN>)\n', { status: 404 })
+    return new Response(
+      'parquedb tail worker: see GET /admin/status (Authorization: Bearer <PARQUEDB_ADMIN_TOKEN>)\n', { status: 404 },
+    )
   },
 } satisfies ExportedHandler<Env>

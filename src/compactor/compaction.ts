@@ -29,7 +29,10 @@ export interface CompactorConfig {
 
 function context(config: CompactorConfig, counting: CountingBucket): PassContext {
   const options = { ...DEFAULT_COMPACTION, ...config.options }
-  return { bucket: counting, prefix: config.prefix, collections: config.collections, views: config.views ?? [], retention: config.retention ?? {}, now: config.now, options, deadline: Date.now() + options.timeBudgetMs }
+  return {
+    bucket: counting, prefix: config.prefix, collections: config.collections, views: config.views ?? [],
+    retention: config.retention ?? {}, now: config.now, options, deadline: Date.now() + options.timeBudgetMs,
+  }
 }
 
 /**
@@ -47,7 +50,8 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   const started = Date.now()
   const s: PassSummary = {
     at: ctx.now(), durationMs: 0, segmentsCompacted: 0, rowsCompacted: 0, filesWritten: 0, partitionsMerged: 0,
-    partitionsRecompacted: 0, partitionsExpired: 0, viewsRefreshed: 0, objectsDeleted: 0, casRetries: 0, ops: {}, backlogSegments: 0, done: true,
+    partitionsRecompacted: 0, partitionsExpired: 0, viewsRefreshed: 0, objectsDeleted: 0, casRetries: 0, ops: {},
+    backlogSegments: 0, done: true,
   }
   const retry = () => { s.casRetries++ }
   let worked = false
@@ -74,7 +78,10 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
       const r = await commitStep(ctx, loaded => expirePartitions(ctx, loaded), retry)
       if (r) { worked = true; s.partitionsExpired = r.partitions }
     }
-    const targets: MergeTarget[] = [...ctx.collections.map(schema => ({ schema })), ...ctx.views.map(v => ({ schema: v.stored, view: true, ...(v.aggregate ? { aggregate: v.aggregate } : {}) }))]
+    const targets: MergeTarget[] = [
+      ...ctx.collections.map(schema => ({ schema })),
+      ...ctx.views.map(v => ({ schema: v.stored, view: true, ...(v.aggregate ? { aggregate: v.aggregate } : {}) })),
+    ]
     for (const target of targets) {
       while (timeLeft(ctx)) {
         const r = await commitStep(ctx, loaded => mergePartition(ctx, target, loaded), retry)
@@ -108,7 +115,10 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   // Observability only: every step has committed, so a failure here is reported, not thrown.
   if (worked) {
     await writeLastPass(config.bucket, config.prefix, s)
-      .catch((e: unknown) => console.warn(`parquedb: the pass's work is committed, but its summary could not be stored: ${(e as Error)?.message ?? String(e)}`))
+      .catch((e: unknown) => console.warn(
+        `parquedb: the pass's work is committed, but its summary could not be stored: ` +
+        `${(e as Error)?.message ?? String(e)}`,
+      ))
   }
   return s
 }
@@ -134,12 +144,16 @@ export interface RecompactResult {
 export async function recompact(config: CompactorConfig, req: RecompactRequest = {}): Promise<RecompactResult> {
   const from = req.from === undefined ? -Infinity : +req.from
   const to = req.to === undefined ? Infinity : +req.to
-  if (Number.isNaN(from) || Number.isNaN(to) || from >= to) throw new RangeError(`recompact: need from < to, got from=${String(req.from)} to=${String(req.to)}`)
+  if (Number.isNaN(from) || Number.isNaN(to) || from >= to) {
+    throw new RangeError(`recompact: need from < to, got from=${String(req.from)} to=${String(req.to)}`)
+  }
   const views = config.views ?? []
   const known = [...config.collections.map(c => c.name), ...views.map(v => v.name)]
   const asked = req.collections ?? config.collections.map(c => c.name)
   for (const n of asked) {
-    if (!known.includes(n)) throw new RangeError(`recompact: unknown collection or view ${JSON.stringify(n)}; known: ${known.join(', ')}`)
+    if (!known.includes(n)) {
+      throw new RangeError(`recompact: unknown collection or view ${JSON.stringify(n)}; known: ${known.join(', ')}`)
+    }
   }
   // A collection's views are rebuilt with it: they are derived from what it stores.
   const names = [...new Set([...asked, ...views.filter(v => asked.includes(v.root)).map(v => v.name)])]

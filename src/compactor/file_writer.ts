@@ -30,7 +30,9 @@ export interface FileTarget {
  * ROW_GROUP_BYTES estimated bytes, whichever comes first, so memory holds one bounded group
  * of the source however large its rows. Returns null for an empty source.
  */
-export async function writeDataFile(bucket: Bucket, schema: CollectionSchema, rows: AsyncIterable<StoredRow> | Iterable<StoredRow>, target: FileTarget): Promise<DataFile | null> {
+export async function writeDataFile(
+  bucket: Bucket, schema: CollectionSchema, rows: AsyncIterable<StoredRow> | Iterable<StoredRow>, target: FileTarget,
+): Promise<DataFile | null> {
   const stats = new StatsCollector(schema)
   const columns = parquetColumns(schema)
   const writer = new ByteWriter()
@@ -136,7 +138,10 @@ class StatsCollector {
       let v = rec[c.name]
       if (v instanceof Date) v = v.getTime()
       else if (typeof v === 'bigint') v = Number(v)
-      if (v === null || v === undefined || (typeof v !== 'string' && typeof v !== 'number')) { c.stats.nulls++; continue }
+      if (v === null || v === undefined || (typeof v !== 'string' && typeof v !== 'number')) {
+        c.stats.nulls++
+        continue
+      }
       if (c.stats.min === null || (compareSame(v, c.stats.min) ?? 0) < 0) c.stats.min = v
       if (c.stats.max === null || (compareSame(v, c.stats.max) ?? 0) > 0) c.stats.max = v
     }

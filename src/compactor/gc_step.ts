@@ -29,7 +29,9 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   for (const name of names) {
     // One listing page per collection or view per pass keeps the sweep's cost flat.
     const after = m.sweep?.[name]
-    const page = await ctx.bucket.list({ prefix: dataPrefix(ctx.prefix, name), ...(after ? { startAfter: after } : {}) })
+    const page = await ctx.bucket.list({
+      prefix: dataPrefix(ctx.prefix, name), ...(after ? { startAfter: after } : {}),
+    })
     for (const obj of page.objects) {
       const created = createdAtOfKey(obj.key)
       const old = created !== null && created + ctx.options.orphanAfterMs <= now
@@ -45,8 +47,8 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   const due = listed.filter(k => isOwnKey(ctx.prefix, k))
   const foreign = listed.filter(k => !isOwnKey(ctx.prefix, k))
   if (foreign.length) {
-    console.warn(`parquedb: garbage collection left ${foreign.length} key(s) outside this store untouched and dropped ` +
-      `them from the manifest: ${foreign.slice(0, 3).map(k => JSON.stringify(k)).join(', ')}`)
+    console.warn(`parquedb: garbage collection left ${foreign.length} key(s) outside this store untouched ` +
+      `and dropped them from the manifest: ${foreign.slice(0, 3).map(k => JSON.stringify(k)).join(', ')}`)
   }
   const cursorsMoved = names.some(n => (m.sweep?.[n] ?? '') !== sweepCursors[n])
   if (!listed.length && !cursorsMoved) return null

@@ -60,7 +60,8 @@ export async function ingestBatch(
       // bulkCreate never writes such a segment; keep a foreign one whole, with the reason.
       const reason = `spans ${own.length} hour partitions, over the limit of ${MAX_SEGMENT_PARTITIONS} per segment; ` +
         'replay its rows with bulkCreate, which splits them'
-      seg.rejects = [...seg.byPartition.values()].flat().map((event, index) => ({ index, reason, event, segment: ref.key }))
+      seg.rejects = [...seg.byPartition.values()].flat()
+        .map((event, index) => ({ index, reason, event, segment: ref.key }))
       seg.byPartition.clear()
       seg.rows = 0
     } else if (!fitsPartitionBudget(partitions, own, ctx.options.maxPartitionsPerStep, taken.length)) {
@@ -88,7 +89,8 @@ export async function ingestBatch(
     const tf = schema.timeField
     list.sort((a, b) => (a[tf] as number) - (b[tf] as number))
     const file = await writeDataFile(ctx.bucket, schema, list, {
-      prefix: ctx.prefix, collection: schema.name, partition, level: 0, createdAt, rowGroupRows: ctx.options.rowGroupRows,
+      prefix: ctx.prefix, collection: schema.name, partition, level: 0, createdAt,
+      rowGroupRows: ctx.options.rowGroupRows,
     })
     if (file) { files.push(file); written.push(file.key) }
   }
@@ -129,7 +131,9 @@ async function readForIngest(ctx: PassContext, schema: CollectionSchema, ref: Se
   // step has written nothing yet: segments are all read before the first file is written).
   if (!body) throw new StaleManifest(`${ref.key} was collected by another compactor`)
   const decoded = decodeSegment(await body.text())
-  const rejects: QuarantineEntry[] = decoded.bad.map(b => ({ index: b.line, reason: b.reason, event: b.text, segment: ref.key }))
+  const rejects: QuarantineEntry[] = decoded.bad.map(b => ({
+    index: b.line, reason: b.reason, event: b.text, segment: ref.key,
+  }))
   const byPartition = new Map<string, StoredRow[]>()
   let rows = 0
   for (const [index, raw] of decoded.rows.entries()) {

@@ -48,11 +48,15 @@ export async function mergePartition(
     // Partial states: combine rows of the same group (one partition holds a bounded number of groups).
     const states: StoredRow[] = []
     const decode = stateRowDecoder(target.aggregate)
-    for (const f of inputs) for await (const g of readFileRowGroups(ctx.bucket, schema, f, { decode })) states.push(...g)
+    for (const f of inputs) {
+      for await (const g of readFileRowGroups(ctx.bucket, schema, f, { decode })) states.push(...g)
+    }
     const merged = mergeStateRows(target.aggregate, states)
     const tf = schema.timeField
     merged.sort((a, b) => (a[tf] as number) - (b[tf] as number))
-    const out = await writeDataFile(ctx.bucket, schema, merged, { ...file, rowGroupRows, metadata: stateFileMetadata() })
+    const out = await writeDataFile(ctx.bucket, schema, merged, {
+      ...file, rowGroupRows, metadata: stateFileMetadata(),
+    })
     if (out) outputs.push(out)
   } else if (inputs.length) {
     const merged = mergeSorted(inputs.map(f => readFileRowGroups(ctx.bucket, schema, f)), schema.timeField)

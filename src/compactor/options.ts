@@ -26,7 +26,10 @@ export interface CompactionOptions {
    * pass's CPU time however busy an hour was; files of half this or more are not merged again.
    */
   maxMergeRows: number
-  /** An L1 file rolls over to the next at this many rows; the file is built in memory before upload (~50 B a row compressed). */
+  /**
+   * An L1 file rolls over to the next at this many rows; the file is built in memory before upload
+   * (~50 B a row compressed).
+   */
   maxRowsPerFile: number
   /** Replaced files and consumed segments stay readable this long, for queries on the older manifest. */
   graceMs: number

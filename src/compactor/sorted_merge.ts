@@ -36,7 +36,9 @@ async function nextNonEmpty(src: AsyncIterator<StoredRow[]>): Promise<StoredRow[
 }
 
 /** Yields at most `n` rows from a shared iterator, leaving the rest for the next taker. */
-export async function* take(iter: AsyncIterator<StoredRow>, n: number, state: { done: boolean }): AsyncGenerator<StoredRow> {
+export async function* take(
+  iter: AsyncIterator<StoredRow>, n: number, state: { done: boolean },
+): AsyncGenerator<StoredRow> {
   for (let i = 0; i < n; i++) {
     const r = await iter.next()
     if (r.done) { state.done = true; return }

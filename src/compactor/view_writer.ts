@@ -11,7 +11,9 @@ import type { PassContext } from './pass_context.js'
  * They go into the same manifest commit as the batch, so a view always covers exactly
  * the compacted part of its source. A scheduled view's files stay pending until refresh.
  */
-export async function writeViewDeltas(ctx: PassContext, root: string, rows: StoredRow[], createdAt: number): Promise<Map<string, DataFile[]>> {
+export async function writeViewDeltas(
+  ctx: PassContext, root: string, rows: StoredRow[], createdAt: number,
+): Promise<Map<string, DataFile[]>> {
   const out = new Map<string, DataFile[]>()
   const rowsOf = new Map<string, StoredRow[]>([[root, rows]])
   for (const view of ctx.views) {
@@ -28,7 +30,9 @@ export async function writeViewDeltas(ctx: PassContext, root: string, rows: Stor
 }
 
 /** Splits rows by hour partition of the view's time field, sorts each, and writes one file per partition. */
-export async function writePartitioned(ctx: PassContext, view: ViewPlan, rows: StoredRow[], createdAt: number, level: 0 | 1): Promise<DataFile[]> {
+export async function writePartitioned(
+  ctx: PassContext, view: ViewPlan, rows: StoredRow[], createdAt: number, level: 0 | 1,
+): Promise<DataFile[]> {
   const tf = view.stored.timeField
   const parts = new Map<string, StoredRow[]>()
   for (const r of rows) {

@@ -62,10 +62,13 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
    */
   async bulkCreate(events: readonly Input[], options: BulkCreateOptions = {}): Promise<BulkCreateResult> {
     const name = this.schema.name
-    if (!Array.isArray(events)) throw new TypeError(`${name}.bulkCreate() takes an array of events, got ${typeof events}`)
+    if (!Array.isArray(events)) {
+      throw new TypeError(`${name}.bulkCreate() takes an array of events, got ${typeof events}`)
+    }
     const key = options.idempotencyKey
     if (key !== undefined && (typeof key !== 'string' || !key || key.length > MAX_IDEMPOTENCY_KEY)) {
-      throw new TypeError(`${name}.bulkCreate(): idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY} characters`)
+      throw new TypeError(`${name}.bulkCreate(): idempotencyKey must be a non-empty string ` +
+        `of at most ${MAX_IDEMPOTENCY_KEY} characters`)
     }
     return this.write(this.prepare(events), key ?? `auto-${randomId()}${randomId()}`)
   }
@@ -93,7 +96,9 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
       const line = JSON.stringify(n.row)
       const bytes = utf8Length(line)
       if (bytes > MAX_EVENT_BYTES) {
-        bad.push({ index, reason: `is ${bytes} bytes as JSON, over the ${MAX_EVENT_BYTES}-byte limit for one event`, event })
+        bad.push({
+          index, reason: `is ${bytes} bytes as JSON, over the ${MAX_EVENT_BYTES}-byte limit for one event`, event,
+        })
         continue
       }
       rows.push({ line, time: n.row[this.schema.timeField] as number, bytes })
@@ -113,7 +118,8 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
       const appended = rows.length ? await this.deps.wal.append(name, rows, batchKey) : null
       if (bad.length) {
         const some = bad.slice(0, 3).map(b => `#${b.index} ${b.reason}`).join('; ')
-        console.warn(`parquedb: ${name}.bulkCreate rejected ${bad.length} of ${total} events (kept in ${quarantine}): ${some}`)
+        console.warn(`parquedb: ${name}.bulkCreate rejected ${bad.length} of ${total} events ` +
+          `(kept in ${quarantine}): ${some}`)
       }
       const segments = appended?.keys ?? []
       const rejected = bad.map(({ index, reason }) => ({ index, reason }))

@@ -1,4 +1,6 @@
-import { type CompactionOptions, DEFAULT_COMPACTION, type RecompactRequest, type RecompactResult, recompact, runPass } from '../compactor/index.js'
+import {
+  type CompactionOptions, DEFAULT_COMPACTION, type RecompactRequest, type RecompactResult, recompact, runPass,
+} from '../compactor/index.js'
 import type { PassSummary } from '../manifest/index.js'
 import { type CollectionSchema, SchemaError, compileCollection, isCollectionDefinition } from '../schema/index.js'
 import { type Bucket, openBucket } from '../storage/index.js'
@@ -21,13 +23,19 @@ type BaseTS<B> = B extends 'string' | 'text' ? string
   : B extends 'boolean' | 'bool' ? boolean
   : B extends 'timestamp' | 'date' | 'datetime' ? Date
   : unknown
-type FieldTS<T> = T extends `${infer B}[]` ? BaseTS<B>[] : T extends `${infer B}!` ? BaseTS<B> : T extends `${infer B}?` ? BaseTS<B> | null : BaseTS<T> | null
+type FieldTS<T> = T extends `${infer B}[]` ? BaseTS<B>[]
+  : T extends `${infer B}!` ? BaseTS<B>
+  : T extends `${infer B}?` ? BaseTS<B> | null
+  : BaseTS<T> | null
 /** The row type a collection definition describes. */
-export type RowOf<D> = D extends { $type: 'TailEvent' } ? TailEvent : { -readonly [K in keyof D as K extends `$${string}` ? never : K]: FieldTS<D[K]> }
+export type RowOf<D> = D extends { $type: 'TailEvent' } ? TailEvent
+  : { -readonly [K in keyof D as K extends `$${string}` ? never : K]: FieldTS<D[K]> }
 export type InputOf<D> = D extends { $type: 'TailEvent' } ? TailEventInput : Record<string, unknown>
 
 /** A view's row type: the pre-built views carry theirs; others are plain records. */
-export type ViewRowOf<D> = D extends { readonly __row?: infer R } ? (unknown extends R ? Record<string, unknown> : R) : Record<string, unknown>
+export type ViewRowOf<D> = D extends { readonly __row?: infer R }
+  ? (unknown extends R ? Record<string, unknown> : R)
+  : Record<string, unknown>
 
 export type Collections<S> = {
   [K in keyof S]: S[K] extends { $from: unknown } ? View<ViewRowOf<S[K]>> : Collection<RowOf<S[K]>, InputOf<S[K]>>
@@ -57,7 +65,9 @@ export interface DBCore {
    * A ready `tail` handler: `export default { tail: db.tail }`. Resolves when the batch is
    * durable; rejected events are logged (and quarantined), a storage failure rejects.
    */
-  readonly tail: (events: readonly TraceItemLike[], env?: Env, ctx?: { waitUntil(p: Promise<unknown>): void }) => Promise<void>
+  readonly tail: (
+    events: readonly TraceItemLike[], env?: Env, ctx?: { waitUntil(p: Promise<unknown>): void },
+  ) => Promise<void>
   /** A ready `scheduled` handler: runs one compaction pass. */
   readonly scheduled: (controller?: unknown, env?: Env, ctx?: { waitUntil(p: Promise<unknown>): void }) => Promise<void>
   /** The admin API (`/admin/*`), or null for other paths. */
@@ -76,7 +86,10 @@ export interface SqlTag {
 
 export type DBInstance<S> = DBCore & Collections<S>
 
-const RESERVED = new Set(['compact', 'recompact', 'status', 'tail', 'scheduled', 'fetchAdmin', 'bucket', 'collections', 'views', 'sql', 'refresh', 'then'])
+const RESERVED = new Set([
+  'compact', 'recompact', 'status', 'tail', 'scheduled', 'fetchAdmin', 'bucket', 'collections', 'views', 'sql',
+  'refresh', 'then',
+])
 
 /**
  * Opens a store. Safe at module scope in a Worker: nothing touches storage until
@@ -86,8 +99,12 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
   schema: S,
   options: DBOptions,
 ): DBInstance<S> {
-  if (typeof schema !== 'object' || schema === null) throw new SchemaError('DB(schema, options): schema must be an object of collection definitions')
-  if (!options || typeof options !== 'object') throw new DBConfigError('DB(schema, options): options with a storage are required')
+  if (typeof schema !== 'object' || schema === null) {
+    throw new SchemaError('DB(schema, options): schema must be an object of collection definitions')
+  }
+  if (!options || typeof options !== 'object') {
+    throw new DBConfigError('DB(schema, options): options with a storage are required')
+  }
   const prefix = normalizePrefix(options.prefix)
   const now = options.now ?? Date.now
   let handlerEnv: Record<string, unknown> | undefined
@@ -106,8 +123,12 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
   const graceMs = options.compaction?.graceMs ?? DEFAULT_COMPACTION.graceMs
   const findCtx = { bucket, prefix, now, expression, ready, limits: options.query, graceMs }
   for (const [name, def] of Object.entries(schema)) {
-    if (RESERVED.has(name)) throw new SchemaError(`${name}: the name is reserved for a DB method; rename the collection`)
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new SchemaError(`${name}: collection names must start with a letter and hold only letters, digits and _`)
+    if (RESERVED.has(name)) {
+      throw new SchemaError(`${name}: the name is reserved for a DB method; rename the collection`)
+    }
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
+      throw new SchemaError(`${name}: collection names must start with a letter and hold only letters, digits and _`)
+    }
     if (typeof def !== 'object' || def === null) throw new SchemaError(`${name}: the definition must be an object`)
     if (!isCollectionDefinition(def)) { viewDefs[name] = def; continue }
     const compiled = compileCollection(name, def)
@@ -115,18 +136,26 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
     collections[name] = new Collection(compiled, { ...findCtx, wal })
   }
   const views = compileViews(viewDefs, schemas, expression)
-  for (const plan of views) collections[plan.name] = new View(plan, views, schemas.find(s => s.name === plan.root)!, findCtx)
+  for (const plan of views) {
+    collections[plan.name] = new View(plan, views, schemas.find(s => s.name === plan.root)!, findCtx)
+  }
   const tailCollection = schemas.find(s => s.ingest === 'tail')
 
   const retention: Record<string, number> = {}
   for (const [name, value] of Object.entries(options.retention ?? {})) {
-    if (!(name in collections)) throw new DBConfigError(`retention.${name}: no collection or view of that name; the schema has ${Object.keys(collections).join(', ')}`)
+    if (!(name in collections)) {
+      throw new DBConfigError(`retention.${name}: no collection or view of that name; ` +
+        `the schema has ${Object.keys(collections).join(', ')}`)
+    }
     retention[name] = parseRetention(name, value)
   }
 
   const compactorConfig = async (extra?: Partial<CompactionOptions>) => {
     if (views.length) await ready()
-    return { bucket: await bucket(), prefix, collections: schemas, views, retention, now, options: { ...options.compaction, ...extra } }
+    return {
+      bucket: await bucket(), prefix, collections: schemas, views, retention, now,
+      options: { ...options.compaction, ...extra },
+    }
   }
 
   const sqlTables = (): Record<string, ReadTarget> => Object.fromEntries([
@@ -162,24 +191,32 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
     },
     async refresh(name, range) {
       const plan = views.find(v => v.name === name)
-      if (!plan) throw new RangeError(`refresh: no view named ${JSON.stringify(name)}; views: ${views.map(v => v.name).join(', ') || 'none'}`)
+      if (!plan) {
+        throw new RangeError(`refresh: no view named ${JSON.stringify(name)}; ` +
+          `views: ${views.map(v => v.name).join(', ') || 'none'}`)
+      }
       if (range) await recompact(await compactorConfig(), { ...range, collections: [name] })
       return runPass({ ...(await compactorConfig()), refresh: [name] })
     },
     tail: async (events, env, ctx) => {
       remember(env)
-      if (!tailCollection) throw new SchemaError("db.tail needs a collection with $ingest: 'tail' (import { TailEvents } from 'parquedb/tail')")
+      if (!tailCollection) {
+        throw new SchemaError("db.tail needs a collection with $ingest: 'tail' " +
+          "(import { TailEvents } from 'parquedb/tail')")
+      }
       if (!events.length) return
       const received = now()
       // Keyed by the batch's content, so the same TraceItems delivered twice are stored once.
-      const write = (collections[tailCollection.name] as Collection).bulkCreateOnce(events.map(e => traceItemToTailEvent(e, received)))
+      const write = (collections[tailCollection.name] as Collection)
+        .bulkCreateOnce(events.map(e => traceItemToTailEvent(e, received)))
       if (ctx) ctx.waitUntil(write)
       await write
     },
     scheduled: async (_controller, env, ctx) => {
       remember(env)
       const pass = core.compact().then(s => {
-        console.log(`parquedb: compaction pass: ${s.segmentsCompacted} segments, ${s.rowsCompacted} rows, ${s.filesWritten} files, ${s.partitionsMerged} merges, backlog ${s.backlogSegments}, ${s.durationMs} ms`)
+        console.log(`parquedb: compaction pass: ${s.segmentsCompacted} segments, ${s.rowsCompacted} rows, ` +
+          `${s.filesWritten} files, ${s.partitionsMerged} merges, backlog ${s.backlogSegments}, ${s.durationMs} ms`)
       })
       if (ctx) ctx.waitUntil(pass)
       await pass

@@ -3,7 +3,10 @@ import type { QueryLimits } from '../query/index.js'
 import type { StorageOption } from '../storage/index.js'
 
 export interface DBOptions {
-  /** Where data lives: `{ type: 'r2', bucket: env.PARQUEDB }`, `{ type: 'memory' }`, `{ type: 'fs', path }`, or any Bucket. */
+  /**
+   * Where data lives: `{ type: 'r2', bucket: env.PARQUEDB }`, `{ type: 'memory' }`, `{ type: 'fs', path }`,
+   * or any Bucket.
+   */
   storage: StorageOption
   /** Key prefix inside the bucket, so several stores can share one bucket. Default ''. */
   prefix?: string
@@ -58,16 +61,27 @@ export function normalizePrefix(prefix: string | undefined): string {
   return prefix.endsWith('/') ? prefix : `${prefix}/`
 }
 
-const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000 }
+const UNIT_MS: Record<string, number> = {
+  m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000,
+}
 
-/** `'30 days'`, `'12h'`, `'2 weeks'`, `'1 year'` or milliseconds → milliseconds; at least an hour, the partition size. */
+/**
+ * `'30 days'`, `'12h'`, `'2 weeks'`, `'1 year'` or milliseconds → milliseconds;
+ * at least an hour, the partition size.
+ */
 export function parseRetention(name: string, value: string | number): number {
   let ms = typeof value === 'number' ? value : NaN
   if (typeof value === 'string') {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(m|mins?|minutes?|h|hours?|d|days?|w|weeks?|y|years?)\s*$/i.exec(value)
     if (m) ms = Number(m[1]) * UNIT_MS[m[2]![0]!.toLowerCase()]!
   }
-  if (!Number.isFinite(ms)) throw new DBConfigError(`retention.${name}: ${JSON.stringify(value)} is not a duration; write e.g. '30 days', '12 hours', '2 weeks', '1 year', or milliseconds`)
-  if (ms < UNIT_MS.h!) throw new DBConfigError(`retention.${name}: ${JSON.stringify(value)} is shorter than an hour, the size of a partition`)
+  if (!Number.isFinite(ms)) {
+    throw new DBConfigError(`retention.${name}: ${JSON.stringify(value)} is not a duration; ` +
+      "write e.g. '30 days', '12 hours', '2 weeks', '1 year', or milliseconds")
+  }
+  if (ms < UNIT_MS.h!) {
+    throw new DBConfigError(`retention.${name}: ${JSON.stringify(value)} is shorter than an hour, ` +
+      'the size of a partition')
+  }
   return ms
 }

@@ -57,7 +57,9 @@ export interface DBStatus {
 }
 
 /** The engine's own health: backlog, files, the last pass. One GET plus a LIST per collection. */
-export async function readStatus(raw: Bucket, prefix: string, collections: CollectionSchema[], now: number, views: readonly ViewPlan[] = []): Promise<DBStatus> {
+export async function readStatus(
+  raw: Bucket, prefix: string, collections: CollectionSchema[], now: number, views: readonly ViewPlan[] = [],
+): Promise<DBStatus> {
   const bucket = new CountingBucket(raw)
   const { manifest, etag } = await loadManifest(bucket, prefix, now)
   const manifestBytes = bucket.ops.bytesRead
@@ -72,7 +74,9 @@ export async function readStatus(raw: Bucket, prefix: string, collections: Colle
     garbage: manifest.garbage.length,
     ops: bucket.ops,
   }
-  for (const schema of collections) out.collections[schema.name] = await collectionStatus(bucket, prefix, manifest, schema, now)
+  for (const schema of collections) {
+    out.collections[schema.name] = await collectionStatus(bucket, prefix, manifest, schema, now)
+  }
   for (const v of views) {
     const files = manifest.collections[v.name]?.files ?? []
     const visible = files.filter(f => !f.pending)
@@ -91,7 +95,9 @@ export async function readStatus(raw: Bucket, prefix: string, collections: Colle
   return out
 }
 
-async function collectionStatus(bucket: Bucket, prefix: string, m: Manifest, schema: CollectionSchema, now: number): Promise<CollectionStatus> {
+async function collectionStatus(
+  bucket: Bucket, prefix: string, m: Manifest, schema: CollectionSchema, now: number,
+): Promise<CollectionStatus> {
   const state = m.collections[schema.name] ?? { files: [], consumed: [] }
   const segs = await listSegments(bucket, prefix, schema.name)
   const { pending } = pendingSegments(segs, state.consumed.map(c => c.key))

@@ -12,11 +12,15 @@ export class View<Row = Record<string, unknown>> {
   /** What reads of this view scan (used by find() and by SQL). */
   readonly target: ReadTarget
 
-  constructor(readonly plan: ViewPlan, plans: readonly ViewPlan[], root: CollectionSchema, private readonly ctx: FindContext) {
+  constructor(
+    readonly plan: ViewPlan, plans: readonly ViewPlan[], root: CollectionSchema, private readonly ctx: FindContext,
+  ) {
     this.target = {
       stored: plan.stored,
       output: plan.output,
-      wal: plan.refresh.mode === 'scheduled' ? false : { collection: plan.root, schema: root, transform: chainTransform(plan, plans), widen: walRange(plan) },
+      wal: plan.refresh.mode === 'scheduled'
+        ? false
+        : { collection: plan.root, schema: root, transform: chainTransform(plan, plans), widen: walRange(plan) },
       ...(plan.aggregate ? { aggregate: plan.aggregate } : {}),
     }
   }

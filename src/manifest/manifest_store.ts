@@ -39,9 +39,13 @@ export async function loadManifest(bucket: Bucket, prefix: string, now: number):
   try {
     manifest = JSON.parse(text) as Manifest
   } catch (e) {
-    throw new ManifestError(`${manifestKey(prefix)} is not valid JSON (${(e as Error).message}); restore it from R2 object versioning or a backup`)
+    throw new ManifestError(`${manifestKey(prefix)} is not valid JSON (${(e as Error).message}); ` +
+      'restore it from R2 object versioning or a backup')
   }
-  if (manifest.format !== 1) throw new ManifestError(`${manifestKey(prefix)} has format ${String(manifest.format)}; this version of parquedb reads format 1`)
+  if (manifest.format !== 1) {
+    throw new ManifestError(`${manifestKey(prefix)} has format ${String(manifest.format)}; ` +
+      'this version of parquedb reads format 1')
+  }
   manifest.garbage ??= []
   manifest.recompact ??= []
   return { manifest, etag: body.etag }
@@ -52,7 +56,9 @@ export async function loadManifest(bucket: Bucket, prefix: string, now: number):
  * or absent for the first commit). Returns the new etag, or null when another
  * writer won the race: the caller discards its work and starts over.
  */
-export async function commitManifest(bucket: Bucket, prefix: string, loaded: LoadedManifest, next: Manifest): Promise<string | null> {
+export async function commitManifest(
+  bucket: Bucket, prefix: string, loaded: LoadedManifest, next: Manifest,
+): Promise<string | null> {
   next.version = loaded.manifest.version + 1
   const stored = await bucket.put(manifestKey(prefix), JSON.stringify(next), {
     onlyIf: loaded.etag === null ? { etagDoesNotMatch: '*' } : { etagMatches: loaded.etag },

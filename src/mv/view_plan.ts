@@ -1,5 +1,9 @@
-import { type Evaluator, type ExpressionEnv, type Predicate, compileExpression, compileFilter, expressionRoots, filterRoots } from '../expr/index.js'
-import { type CollectionSchema, type FieldSpec, type PromotedColumn, SchemaError, type StoredRow, getPath } from '../schema/index.js'
+import {
+  type Evaluator, type ExpressionEnv, type Predicate, compileExpression, compileFilter, expressionRoots, filterRoots,
+} from '../expr/index.js'
+import {
+  type CollectionSchema, type FieldSpec, type PromotedColumn, SchemaError, type StoredRow, getPath,
+} from '../schema/index.js'
 import { type AggregateKind, type AggregateSpec } from './aggregates.js'
 import { BUCKET_UNITS, type BucketUnit, bucketStart } from './time_bucket.js'
 
@@ -37,32 +41,45 @@ export interface ViewPlan {
 }
 
 /** Resolves a `$from` name to the schema its rows have (a collection, or a row view's output). */
-export type SourceLookup = (name: string) => { schema: CollectionSchema; root: string; chain: string[]; aggregating: boolean; definition?: string } | null
+export type SourceLookup = (name: string) => {
+  schema: CollectionSchema; root: string; chain: string[]; aggregating: boolean; definition?: string
+} | null
 
 const KNOWN = new Set(['$from', '$filter', '$select', '$unnest', '$groupBy', '$compute', '$refresh'])
 const HIDDEN_TIME = '_time'
 
-export function compileView(name: string, def: Record<string, unknown>, lookup: SourceLookup, env: ExpressionEnv): ViewPlan {
+export function compileView(
+  name: string, def: Record<string, unknown>, lookup: SourceLookup, env: ExpressionEnv,
+): ViewPlan {
   const fail = (key: string, msg: string): never => { throw new SchemaError(`view ${name}.${key}: ${msg}`) }
   for (const k of Object.keys(def)) if (!KNOWN.has(k)) fail(k, `unknown key; views take ${[...KNOWN].join(', ')}`)
   const from = def.$from
   if (typeof from !== 'string') return fail('$from', 'must name a collection or another view')
   if (from === name) fail('$from', 'a view cannot read itself')
   const source = lookup(from)
-  if (!source) return fail('$from', `${JSON.stringify(from)} is neither a collection nor a view of this DB (or the views form a cycle)`)
-  if (source.aggregating) fail('$from', `${from} is an aggregating view; views can read collections and non-aggregating views`)
+  if (!source) {
+    return fail('$from', `${JSON.stringify(from)} is neither a collection nor a view of this DB ` +
+      '(or the views form a cycle)')
+  }
+  if (source.aggregating) {
+    fail('$from', `${from} is an aggregating view; views can read collections and non-aggregating views`)
+  }
   const src = source.schema
 
   const refresh = compileRefresh(def.$refresh, fail)
   const wrap = <T>(key: string, f: () => T): T => {
     try { return f() } catch (e) { return fail(key, (e as Error).message) }
   }
-  const filter: Predicate = wrap('$filter', () => compileFilter(def.$filter as Record<string, unknown> | undefined, env))
+  const filter: Predicate = wrap(
+    '$filter', () => compileFilter(def.$filter as Record<string, unknown> | undefined, env),
+  )
 
   // $unnest: one row per element of an array field, the element in the field's place.
   let unnest: string[] | null = null
   if (def.$unnest !== undefined) {
-    const path = typeof def.$unnest === 'string' ? def.$unnest.replace(/^\$/, '') : fail('$unnest', 'must name an array field, like "logs"')
+    const path = typeof def.$unnest === 'string'
+      ? def.$unnest.replace(/^\$/, '')
+      : fail('$unnest', 'must name an array field, like "logs"')
     const f = src.fields.find(x => x.name === path)
     if (!f || !f.array) fail('$unnest', `${JSON.stringify(path)} is not an array field of ${from}`)
     unnest = [path]
@@ -75,7 +92,9 @@ export function compileView(name: string, def: Record<string, unknown>, lookup: 
   }
 
   const hasGroup = def.$groupBy !== undefined || def.$compute !== undefined
-  if (hasGroup && def.$select !== undefined) fail('$select', 'a view either selects ($select) or aggregates ($groupBy/$compute), not both')
+  if (hasGroup && def.$select !== undefined) {
+    fail('$select', 'a view either selects ($select) or aggregates ($groupBy/$compute), not both')
+  }
   checkFieldNames(def, src, from, fail)
 
   // A view is rebuilt when its own definition or any source view's changes.
@@ -90,22 +109,38 @@ export function compileView(name: string, def: Record<string, unknown>, lookup: 
  * Every field a definition reads must exist in its source: a misspelt name would otherwise
  * yield a view of nulls (find() refuses unknown fields the same way).
  */
-function checkFieldNames(def: Record<string, unknown>, src: CollectionSchema, from: string, fail: (k: string, m: string) => never): void {
+function checkFieldNames(
+  def: Record<string, unknown>, src: CollectionSchema, from: string, fail: (k: string, m: string) => never,
+): void {
   const names = src.fields.filter(f => !f.hidden).map(f => f.name)
   const check = (key: string, roots: Iterable<string>) => {
-    for (const r of roots) if (!names.includes(r)) fail(key, `reads ${JSON.stringify(r)}, which ${from} does not have; its fields: ${names.join(', ')}`)
+    for (const r of roots) {
+      if (!names.includes(r)) {
+        fail(key, `reads ${JSON.stringify(r)}, which ${from} does not have; its fields: ${names.join(', ')}`)
+      }
+    }
   }
   // Aggregate arguments and group keys may name a field without the `$`.
-  const argRoots = (arg: unknown) => (typeof arg === 'string' && !arg.startsWith('$') && arg !== '*' ? [arg.split('.')[0]!] : expressionRoots(arg))
+  const argRoots = (arg: unknown) => (
+    typeof arg === 'string' && !arg.startsWith('$') && arg !== '*' ? [arg.split('.')[0]!] : expressionRoots(arg)
+  )
   check('$filter', filterRoots(def.$filter))
-  if (isPlainObject(def.$select)) for (const [out, raw] of Object.entries(def.$select)) check(`$select.${out}`, expressionRoots(raw))
+  if (isPlainObject(def.$select)) {
+    for (const [out, raw] of Object.entries(def.$select)) check(`$select.${out}`, expressionRoots(raw))
+  }
   if (Array.isArray(def.$groupBy)) {
-    for (const [i, g] of def.$groupBy.entries()) check(`$groupBy[${i}]`, isPlainObject(g) ? expressionRoots(Object.values(g)) : argRoots(g))
+    for (const [i, g] of def.$groupBy.entries()) {
+      check(`$groupBy[${i}]`, isPlainObject(g) ? expressionRoots(Object.values(g)) : argRoots(g))
+    }
   }
   if (isPlainObject(def.$compute)) {
     for (const [out, raw] of Object.entries(def.$compute)) {
       if (!isPlainObject(raw)) continue
-      for (const [op, arg] of Object.entries(raw)) if (op in AGGREGATES) check(`$compute.${out}`, op === '$percentile' && Array.isArray(arg) ? argRoots(arg[0]) : argRoots(arg))
+      for (const [op, arg] of Object.entries(raw)) {
+        if (op in AGGREGATES) {
+          check(`$compute.${out}`, op === '$percentile' && Array.isArray(arg) ? argRoots(arg[0]) : argRoots(arg))
+        }
+      }
     }
   }
 }
@@ -120,7 +155,9 @@ function definitionText(def: unknown): string {
     if (v instanceof RegExp) return { $regexp: String(v) }
     if (v instanceof Date) return { $date: v.getTime() }
     if (Array.isArray(v)) return v.map(canon)
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map(k => [k, canon((v as Record<string, unknown>)[k])]))
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.keys(v).sort().map(k => [k, canon((v as Record<string, unknown>)[k])]))
+    }
     return v
   }
   return JSON.stringify(canon(def))
@@ -128,16 +165,24 @@ function definitionText(def: unknown): string {
 
 function compileRefresh(raw: unknown, fail: (k: string, m: string) => never): RefreshMode {
   if (raw === undefined) return { mode: 'streaming' }
-  if (!raw || typeof raw !== 'object') return fail('$refresh', "must be { mode: 'scheduled', schedule: '<cron>' } or { mode: 'streaming' }")
+  if (!raw || typeof raw !== 'object') {
+    return fail('$refresh', "must be { mode: 'scheduled', schedule: '<cron>' } or { mode: 'streaming' }")
+  }
   const { mode, schedule } = raw as { mode?: unknown; schedule?: unknown }
   if (mode === 'streaming') return { mode: 'streaming' }
-  if (mode !== 'scheduled') return fail('$refresh', `mode must be 'scheduled' or 'streaming', got ${JSON.stringify(mode)}`)
-  if (typeof schedule !== 'string' || !schedule.trim()) return fail('$refresh', "a scheduled view needs schedule: '<cron expression>'")
+  if (mode !== 'scheduled') {
+    return fail('$refresh', `mode must be 'scheduled' or 'streaming', got ${JSON.stringify(mode)}`)
+  }
+  if (typeof schedule !== 'string' || !schedule.trim()) {
+    return fail('$refresh', "a scheduled view needs schedule: '<cron expression>'")
+  }
   return { mode: 'scheduled', schedule }
 }
 
 /** The type a `$path` into the source has, as far as the schema tells. */
-function pathField(src: CollectionSchema, out: string, path: string[], unnest: string[] | null): Omit<FieldSpec, 'name'> {
+function pathField(
+  src: CollectionSchema, out: string, path: string[], unnest: string[] | null,
+): Omit<FieldSpec, 'name'> {
   const root = src.fields.find(f => f.name === path[0])
   if (root && path.length === 1) {
     const unnested = unnest?.[0] === root.name
@@ -151,21 +196,33 @@ function pathField(src: CollectionSchema, out: string, path: string[], unnest: s
 
 function rowView(
   name: string, from: string, source: NonNullable<ReturnType<SourceLookup>>, src: CollectionSchema, select: unknown,
-  unnest: string[] | null, expand: (r: StoredRow) => StoredRow[], env: ExpressionEnv, fail: (k: string, m: string) => never,
+  unnest: string[] | null, expand: (r: StoredRow) => StoredRow[], env: ExpressionEnv,
+  fail: (k: string, m: string) => never,
 ): Omit<ViewPlan, 'refresh' | 'definition'> {
   const chain = [...source.chain, name]
   if (select === undefined) {
     // A filter (and unnest) view keeps the source's shape and its promoted columns.
-    const fields = unnest ? src.fields.map(f => (f.name === unnest[0] ? { ...f, array: false, required: false, type: 'variant' as const } : f)) : src.fields
-    const stored: CollectionSchema = { ...src, name, typeName: name, fields, promoted: unnest ? src.promoted.filter(p => p.path[0] !== unnest[0]) : src.promoted }
+    const fields = unnest
+      ? src.fields.map(f => (f.name === unnest[0]
+        ? { ...f, array: false, required: false, type: 'variant' as const }
+        : f))
+      : src.fields
+    const stored: CollectionSchema = {
+      ...src, name, typeName: name, fields,
+      promoted: unnest ? src.promoted.filter(p => p.path[0] !== unnest[0]) : src.promoted,
+    }
     delete (stored as { ingest?: unknown }).ingest
     return { name, from, root: source.root, chain, rowsFrom: expand, stored, output: stored }
   }
-  if (!select || typeof select !== 'object' || Array.isArray(select)) return fail('$select', "must map output names to '$paths' or expressions")
+  if (!select || typeof select !== 'object' || Array.isArray(select)) {
+    return fail('$select', "must map output names to '$paths' or expressions")
+  }
   const outs: { name: string; value: Evaluator; field: FieldSpec }[] = []
   let timeField: string | null = null
   for (const [out, raw] of Object.entries(select as Record<string, unknown>)) {
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(out)) fail(`$select.${out}`, 'output names must start with a letter and hold letters, digits, _')
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(out)) {
+      fail(`$select.${out}`, 'output names must start with a letter and hold letters, digits, _')
+    }
     let value: Evaluator
     try { value = compileExpression(raw, env) } catch (e) { return fail(`$select.${out}`, (e as Error).message) }
     let field: FieldSpec = { name: out, type: 'variant', required: false, array: false }
@@ -178,7 +235,9 @@ function rowView(
   }
   const fields = outs.map(o => o.field)
   if (!timeField) fields.push({ name: HIDDEN_TIME, type: 'timestamp', required: true, array: false, hidden: true })
-  else fields[fields.findIndex(f => f.name === timeField)] = { ...fields.find(f => f.name === timeField)!, required: true }
+  else {
+    fields[fields.findIndex(f => f.name === timeField)] = { ...fields.find(f => f.name === timeField)!, required: true }
+  }
   const tf = timeField ?? HIDDEN_TIME
   const srcTime = src.timeField
   const stored: CollectionSchema = { name, typeName: name, fields, timeField: tf, promoted: [] as PromotedColumn[] }
@@ -214,7 +273,8 @@ function coerce(field: FieldSpec, v: unknown): unknown {
 }
 
 const AGGREGATES: Record<string, AggregateKind> = {
-  $count: 'count', $sum: 'sum', $avg: 'avg', $min: 'min', $max: 'max', $countDistinct: 'countDistinct', $percentile: 'percentile',
+  $count: 'count', $sum: 'sum', $avg: 'avg', $min: 'min', $max: 'max', $countDistinct: 'countDistinct',
+  $percentile: 'percentile',
 }
 
 /** `'field'` or `'$path'` or an expression → an evaluator, as the spec writes aggregate arguments. */
@@ -224,11 +284,15 @@ function argument(raw: unknown, env: ExpressionEnv): Evaluator {
 }
 
 function aggregateView(
-  name: string, from: string, source: NonNullable<ReturnType<SourceLookup>>, src: CollectionSchema, def: Record<string, unknown>,
-  unnest: string[] | null, expand: (r: StoredRow) => StoredRow[], env: ExpressionEnv, fail: (k: string, m: string) => never,
+  name: string, from: string, source: NonNullable<ReturnType<SourceLookup>>, src: CollectionSchema,
+  def: Record<string, unknown>,
+  unnest: string[] | null, expand: (r: StoredRow) => StoredRow[], env: ExpressionEnv,
+  fail: (k: string, m: string) => never,
 ): Omit<ViewPlan, 'refresh' | 'definition'> {
   const groupBy = def.$groupBy ?? []
-  if (!Array.isArray(groupBy)) return fail('$groupBy', "must be a list of field names and time buckets like { hour: '$timestamp' }")
+  if (!Array.isArray(groupBy)) {
+    return fail('$groupBy', "must be a list of field names and time buckets like { hour: '$timestamp' }")
+  }
   const keys: GroupKey[] = []
   const keyFields: FieldSpec[] = []
   for (const [i, g] of groupBy.entries()) {
@@ -241,7 +305,9 @@ function aggregateView(
       keyFields.push(field)
     } else if (g && typeof g === 'object' && !Array.isArray(g) && Object.keys(g).length === 1) {
       const [unit, raw] = Object.entries(g)[0]!
-      if (!(BUCKET_UNITS as readonly string[]).includes(unit)) fail(`$groupBy[${i}]`, `unknown time bucket ${JSON.stringify(unit)}; use ${BUCKET_UNITS.join(', ')}`)
+      if (!(BUCKET_UNITS as readonly string[]).includes(unit)) {
+        fail(`$groupBy[${i}]`, `unknown time bucket ${JSON.stringify(unit)}; use ${BUCKET_UNITS.join(', ')}`)
+      }
       // Buckets are cut from the source's time field: it is never null, and it is what the view's
       // partitions, WAL pruning and rebuilds are keyed on.
       const field = typeof raw === 'string' ? raw.replace(/^\$/, '') : null
@@ -249,12 +315,16 @@ function aggregateView(
       if (field !== src.timeField || !timeName) {
         fail(`$groupBy[${i}]`, timeName
           ? `time buckets are cut from ${from}'s time field: write { ${unit}: '$${timeName}' }`
-          : `${from} has no visible time field to bucket by; group a view that selects its source's time (e.g. timestamp: '$eventTimestamp')`)
+          : `${from} has no visible time field to bucket by; group a view that selects its source's time ` +
+            "(e.g. timestamp: '$eventTimestamp')")
       }
       const value = argument(raw, env)
       keys.push({ name: unit, bucket: unit as BucketUnit, value: row => {
         const v = value(row)
-        const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : NaN
+        const ms = v instanceof Date ? v.getTime()
+          : typeof v === 'number' ? v
+          : typeof v === 'string' ? Date.parse(v)
+          : NaN
         return Number.isFinite(ms) ? bucketStart(unit as BucketUnit, ms) : null
       } })
       keyFields.push({ name: unit, type: 'timestamp', required: false, array: false })
@@ -266,22 +336,32 @@ function aggregateView(
 
   // No aggregates is allowed: the view then holds the distinct groups.
   const compute = def.$compute ?? {}
-  if (typeof compute !== 'object' || compute === null || Array.isArray(compute)) return fail('$compute', "must map names to aggregates, like { count: { $count: '*' } }")
-  if (!keys.length && !Object.keys(compute).length) fail('$groupBy', 'an aggregating view needs group keys or aggregates')
+  if (typeof compute !== 'object' || compute === null || Array.isArray(compute)) {
+    return fail('$compute', "must map names to aggregates, like { count: { $count: '*' } }")
+  }
+  if (!keys.length && !Object.keys(compute).length) {
+    fail('$groupBy', 'an aggregating view needs group keys or aggregates')
+  }
   const computes: AggregateSpec[] = []
   const outFields: FieldSpec[] = []
   for (const [out, raw] of Object.entries(compute as Record<string, unknown>)) {
     const where = `$compute.${out}`
     if (keys.some(k => k.name === out)) fail(where, 'the name is already a group key')
-    if (!raw || typeof raw !== 'object' || Object.keys(raw).length !== 1) fail(where, `must be one aggregate: ${Object.keys(AGGREGATES).join(' ')}`)
+    if (!raw || typeof raw !== 'object' || Object.keys(raw).length !== 1) {
+      fail(where, `must be one aggregate: ${Object.keys(AGGREGATES).join(' ')}`)
+    }
     const [op, arg] = Object.entries(raw as Record<string, unknown>)[0]!
     const kind = AGGREGATES[op]
     if (!kind) return fail(where, `unknown aggregate ${op}; use ${Object.keys(AGGREGATES).join(' ')}`)
     try {
       if (kind === 'count') {
-        computes.push({ name: out, kind, ...(arg === '*' || arg === 1 || arg === true ? {} : { arg: argument(arg, env) }) })
+        computes.push({
+          name: out, kind, ...(arg === '*' || arg === 1 || arg === true ? {} : { arg: argument(arg, env) }),
+        })
       } else if (kind === 'percentile') {
-        if (!Array.isArray(arg) || arg.length !== 2 || typeof arg[1] !== 'number' || arg[1] < 0 || arg[1] > 1) fail(where, "$percentile takes ['field', p] with 0 ≤ p ≤ 1")
+        if (!Array.isArray(arg) || arg.length !== 2 || typeof arg[1] !== 'number' || arg[1] < 0 || arg[1] > 1) {
+          fail(where, "$percentile takes ['field', p] with 0 ≤ p ≤ 1")
+        }
         computes.push({ name: out, kind, arg: argument((arg as unknown[])[0], env), p: (arg as number[])[1] })
       } else {
         computes.push({ name: out, kind, arg: argument(arg, env) })
@@ -305,14 +385,24 @@ function aggregateView(
     ...keyFields.map(f => (f.name === timeField ? { ...f, required: true } : f)),
     ...computes.map(c => ({ name: c.name, type: 'variant' as const, required: false, array: false })),
   ]
-  if (!bucketKey) storedFields.push({ name: HIDDEN_TIME, type: 'timestamp', required: true, array: false, hidden: true })
+  if (!bucketKey) {
+    storedFields.push({ name: HIDDEN_TIME, type: 'timestamp', required: true, array: false, hidden: true })
+  }
   const stored: CollectionSchema = { name, typeName: name, fields: storedFields, timeField, promoted: [] }
   const output: CollectionSchema = {
     name, typeName: name, timeField,
-    fields: [...keyFields, ...outFields, ...(bucketKey ? [] : [{ name: HIDDEN_TIME, type: 'timestamp' as const, required: true, array: false, hidden: true }])],
+    fields: [
+      ...keyFields, ...outFields,
+      ...(bucketKey
+        ? []
+        : [{ name: HIDDEN_TIME, type: 'timestamp' as const, required: true, array: false, hidden: true }]),
+    ],
     promoted: [],
   }
-  return { name, from, root: source.root, chain: [...source.chain, name], rowsFrom: expand, aggregate: { keys, computes }, stored, output }
+  return {
+    name, from, root: source.root, chain: [...source.chain, name], rowsFrom: expand, aggregate: { keys, computes },
+    stored, output,
+  }
 }
 
 export { HIDDEN_TIME }

@@ -1,4 +1,6 @@
-import { type Filter, compareTotal, compileFilter, ExprError, type ExpressionEnv, filterRoots, splitPath } from '../expr/index.js'
+import {
+  type Filter, compareTotal, compileFilter, ExprError, type ExpressionEnv, filterRoots, splitPath,
+} from '../expr/index.js'
 import { type CollectionSchema, type StoredRow, getPath, toPublicRow } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import { type Projection, compileProjection } from './projection.js'
@@ -87,7 +89,10 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     const fields = new Set(schema.fields.filter(f => !f.hidden).map(f => f.name))
     const unknown = (where: string, roots: Iterable<string>) => {
       for (const r of roots) {
-        if (!fields.has(r)) throw new ExprError(`${where} names ${JSON.stringify(r)}, which ${schema.name} does not have; its fields: ${[...fields].join(', ')}`)
+        if (!fields.has(r)) {
+          throw new ExprError(`${where} names ${JSON.stringify(r)}, which ${schema.name} does not have; ` +
+            `its fields: ${[...fields].join(', ')}`)
+        }
       }
     }
     unknown('the filter', filterRoots(filter))
@@ -98,7 +103,9 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     }
     for (const k of ['limit', 'skip'] as const) {
       const v = options[k]
-      if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new ExprError(`${k} must be a non-negative integer, got ${JSON.stringify(v)}`)
+      if (v !== undefined && (!Number.isInteger(v) || v < 0)) {
+        throw new ExprError(`${k} must be a non-negative integer, got ${JSON.stringify(v)}`)
+      }
     }
     for (const k of ['timeoutMs', 'maxRows'] as const) {
       const problem = limitProblem('', k, options[k])
@@ -106,7 +113,10 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     }
   }
 
-  then<A = T[], B = never>(onfulfilled?: ((value: T[]) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = T[], B = never>(
+    onfulfilled?: ((value: T[]) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     return this.toArray().then(onfulfilled, onrejected)
   }
 
@@ -148,10 +158,15 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     const projection = compileProjection(options.project)
     const pruner = buildPruner(target.stored, this.filter)
     const sortKeys = Object.entries(options.sort ?? {}).map(([k, dir]) => [splitPath(k), dir] as const)
-    const roots = target.aggregate ? null : neededRoots(schema, this.filter, projection.roots, sortKeys.map(([p]) => p[0]!))
+    const roots = target.aggregate
+      ? null
+      : neededRoots(schema, this.filter, projection.roots, sortKeys.map(([p]) => p[0]!))
     const stats: Explain = {
       ...emptyScanStats(), rowsMatched: 0, rowsReturned: 0, prunedOn: pruner.columns.map(c => c.column),
-      timeRange: { from: pruner.range.from === undefined ? null : new Date(pruner.range.from), to: pruner.range.to === undefined ? null : new Date(pruner.range.to) },
+      timeRange: {
+        from: pruner.range.from === undefined ? null : new Date(pruner.range.from),
+        to: pruner.range.to === undefined ? null : new Date(pruner.range.to),
+      },
     }
     const skip = options.skip ?? 0
     const limit = options.limit ?? Infinity
@@ -226,7 +241,9 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
 }
 
 /** Top-level fields a query must read, or null for all of them. */
-function neededRoots(schema: CollectionSchema, filter: Filter | undefined, projected: Set<string> | null, sortRoots: string[]): Set<string> | null {
+function neededRoots(
+  schema: CollectionSchema, filter: Filter | undefined, projected: Set<string> | null, sortRoots: string[],
+): Set<string> | null {
   if (!projected) return null
   const fromFilter = filterRoots(filter)
   const names = new Set(schema.fields.map(f => f.name))

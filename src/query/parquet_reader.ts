@@ -24,7 +24,9 @@ export interface ReadFileOptions {
   decode?: RowDecoder
 }
 
-export type RowDecoder = (rows: StoredRow[], kv: readonly { key: string; value?: string }[] | undefined, key: string) => StoredRow[]
+export type RowDecoder = (
+  rows: StoredRow[], kv: readonly { key: string; value?: string }[] | undefined, key: string,
+) => StoredRow[]
 
 /**
  * Streams a data file's rows one row group at a time, so memory holds one group, never
@@ -49,7 +51,10 @@ export async function* readFileRowGroups(
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows)
     if (options.counters) options.counters.rowGroupsConsidered++
-    if (options.keepRowGroup && !options.keepRowGroup(name => chunkStats(group.columns, name))) { start = end; continue }
+    if (options.keepRowGroup && !options.keepRowGroup(name => chunkStats(group.columns, name))) {
+      start = end
+      continue
+    }
     if (options.counters) options.counters.rowGroupsRead++
     // A ranged buffer caches every slice it fetched: a fresh one per group lets each group's
     // bytes go once it is decoded, instead of the whole file piling up over a merge or a scan.
@@ -71,7 +76,9 @@ function chunkStats(chunks: ColumnChunk[], column: string): ChunkStats {
   // (test/node/stat_truncation.test.ts holds it to that).
   const plain = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'bigint' ? Number(v) : v)
   const rows = Number(chunk!.meta_data!.num_values)
-  if (s.min_value === undefined && s.null_count !== undefined && Number(s.null_count) === rows) return { min: null, max: null }
+  if (s.min_value === undefined && s.null_count !== undefined && Number(s.null_count) === rows) {
+    return { min: null, max: null }
+  }
   return { min: plain(s.min_value), max: plain(s.max_value) }
 }
 

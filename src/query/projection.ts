@@ -19,7 +19,8 @@ export function compileProjection(project: Projection | undefined): CompiledProj
   const entries = Object.entries(project).map(([k, v]) => [splitPath(k), v === 1 || v === true] as const)
   const include = entries.filter(([, v]) => v)
   if (include.length && include.length !== entries.length) {
-    throw new ExprError(`a projection either includes fields (1) or excludes them (0), not both: ${JSON.stringify(project)}`)
+    throw new ExprError('a projection either includes fields (1) or excludes them (0), not both: ' +
+      `${JSON.stringify(project)}`)
   }
   if (include.length) {
     return {

@@ -4,7 +4,10 @@ import type { Bucket } from '../storage/index.js'
 /** Files up to this size are fetched whole: one GET beats a footer GET plus column GETs. */
 const WHOLE_FILE_BYTES = 1 << 20
 
-/** An object the query's manifest lists is gone: deleted by GC under a query that outlived the grace period, or lost. */
+/**
+ * An object the query's manifest lists is gone: deleted by GC under a query that outlived the grace period,
+ * or lost.
+ */
 export class MissingObjectError extends Error {
   override name = 'MissingObjectError'
 }
@@ -16,7 +19,10 @@ export class MissingObjectError extends Error {
 export async function openParquet(bucket: Bucket, key: string, byteLength: number): Promise<AsyncBuffer> {
   if (byteLength <= WHOLE_FILE_BYTES) {
     const body = await bucket.get(key)
-    if (!body) throw new MissingObjectError(`${key} is listed in the manifest but missing from the bucket; if the query ran longer than the garbage-collection grace period, retry it`)
+    if (!body) {
+      throw new MissingObjectError(`${key} is listed in the manifest but missing from the bucket; ` +
+        'if the query ran longer than the garbage-collection grace period, retry it')
+    }
     return await body.arrayBuffer()
   }
   return cachedAsyncBuffer({
@@ -24,7 +30,10 @@ export async function openParquet(bucket: Bucket, key: string, byteLength: numbe
     async slice(start: number, end?: number) {
       const stop = end ?? byteLength
       const body = await bucket.get(key, { range: { offset: start, length: stop - start } })
-      if (!body) throw new MissingObjectError(`${key} is listed in the manifest but missing from the bucket; if the query ran longer than the garbage-collection grace period, retry it`)
+      if (!body) {
+        throw new MissingObjectError(`${key} is listed in the manifest but missing from the bucket; ` +
+          'if the query ran longer than the garbage-collection grace period, retry it')
+      }
       return body.arrayBuffer()
     },
   })

@@ -40,7 +40,8 @@ export interface ScanStats {
 export function emptyScanStats(): ScanStats {
   return {
     manifestVersion: 0, partitionsConsidered: 0, partitionsRead: 0, filesConsidered: 0, filesRead: 0,
-    rowGroupsConsidered: 0, rowGroupsRead: 0, segmentsConsidered: 0, segmentsRead: 0, segmentsSkipped: 0, walLinesSkipped: 0, rowsRead: 0, ops: emptyOpCounts(),
+    rowGroupsConsidered: 0, rowGroupsRead: 0, segmentsConsidered: 0, segmentsRead: 0, segmentsSkipped: 0,
+    walLinesSkipped: 0, rowsRead: 0, ops: emptyOpCounts(),
   }
 }
 
@@ -98,7 +99,9 @@ export interface ScanPlan {
  * and consumed segments outlive the manifest that replaced them by a grace period, so a
  * scan never counts a row twice or misses one.
  */
-export async function planScan(bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats()): Promise<ScanPlan> {
+export async function planScan(
+  bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats(),
+): Promise<ScanPlan> {
   const started = Date.now()
   const plan = await planOnce(bucket, schema, options, stats)
   // Segments consumed by a newer manifest are kept only for the grace period: a plan whose
@@ -107,13 +110,19 @@ export async function planScan(bucket: Bucket, schema: CollectionSchema, options
   return plan
 }
 
-async function planOnce(bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats): Promise<ScanPlan> {
-  const manifest = options.manifest ? await options.manifest : (await loadManifest(bucket, options.prefix, options.now)).manifest
+async function planOnce(
+  bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats,
+): Promise<ScanPlan> {
+  const manifest = options.manifest
+    ? await options.manifest
+    : (await loadManifest(bucket, options.prefix, options.now)).manifest
   const range = options.pruner.range
   const state = manifest.collections[schema.name] ?? { files: [], consumed: [] }
   const visible = state.files.filter(f => !f.pending)
   const inRange = visible.filter(f => overlaps(f.minTime, f.maxTime, range))
-  const files = inRange.filter(f => options.pruner.keepFile(f)).sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
+  const files = inRange
+    .filter(f => options.pruner.keepFile(f))
+    .sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
   let listed: SegmentRef[] = []
   let segments: SegmentRef[] = []
   if (options.wal !== false) {
@@ -133,7 +142,9 @@ async function planOnce(bucket: Bucket, schema: CollectionSchema, options: ScanO
 }
 
 /** Streams every stored row of a collection in the range, compacted or not, each exactly once. */
-export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats()): AsyncGenerator<StoredRow> {
+export async function* scanCollection(
+  rawBucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats(),
+): AsyncGenerator<StoredRow> {
   const bucket = new CountingBucket(rawBucket)
   try {
     const plan = await planScan(bucket, schema, options, stats)
@@ -164,7 +175,10 @@ export async function* scanCollection(rawBucket: Bucket, schema: CollectionSchem
       const decoded = await tail.read(seg)
       // Gone means a compaction consumed it after our manifest read and the grace period
       // passed mid-query; the result can no longer be exact, so say so.
-      if (decoded === null) throw new MissingObjectError(`WAL segment ${seg.key} vanished during the scan; the query ran longer than the garbage-collection grace period — retry it`)
+      if (decoded === null) {
+        throw new MissingObjectError(`WAL segment ${seg.key} vanished during the scan; ` +
+          'the query ran longer than the garbage-collection grace period — retry it')
+      }
       stats.segmentsRead++
       stats.walLinesSkipped += decoded.bad.length
       // The same check compaction makes (ingest_step), so a row reads the same before and after:

@@ -43,7 +43,9 @@ export async function runSql(
     budget,
     snapshot: () => {
       if (!pinned || Date.now() - pinned.at > ctx.graceMs / 2) {
-        pinned = { at: Date.now(), manifest: ctx.bucket().then(b => loadManifest(b, ctx.prefix, now)).then(l => l.manifest) }
+        pinned = {
+          at: Date.now(), manifest: ctx.bucket().then(b => loadManifest(b, ctx.prefix, now)).then(l => l.manifest),
+        }
       }
       return pinned.manifest
     },
@@ -60,7 +62,16 @@ export async function runSql(
       scan: opts => {
         const res = src.scan(opts)
         const rows = res.rows
-        return { ...res, rows: () => (async function* () { try { yield* rows() } finally { for (const s of collected.splice(0)) scans.push({ table: name, stats: s }) } })() }
+        return {
+          ...res,
+          rows: () => (async function* () {
+            try {
+              yield* rows()
+            } finally {
+              for (const s of collected.splice(0)) scans.push({ table: name, stats: s })
+            }
+          })(),
+        }
       },
     }
   }

@@ -116,7 +116,9 @@ function scopeOf(statement: Statement): string[] | undefined {
   if (statement.type === 'with') return scopeOf(statement.query)
   if (statement.type === 'compound') return undefined
   const { from } = statement
-  const unaliased = from.type === 'table' ? from.table : from.type === 'function' ? from.funcName.toLowerCase() : 'table'
+  const unaliased = from.type === 'table' ? from.table
+    : from.type === 'function' ? from.funcName.toLowerCase()
+    : 'table'
   const name = from.alias ?? unaliased
   return [name, ...statement.joins.map(j => j.alias ?? j.table)]
 }

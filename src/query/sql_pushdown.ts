@@ -21,7 +21,9 @@ export function constValue(node: ExprNode, env: ConstEnv): Const {
       const name = node.funcName.toUpperCase()
       // Only NOW() reads the DB clock; CURRENT_TIMESTAMP is the engine's own wall clock, so it is not pushed down.
       if (name === 'NOW' && node.args.length === 0) return { value: new Date(env.now) }
-      if (name === PARAM_FUNCTION && node.args.length === 1 && node.args[0]!.type === 'literal') return { value: env.params[Number(node.args[0]!.value)] }
+      if (name === PARAM_FUNCTION && node.args.length === 1 && node.args[0]!.type === 'literal') {
+        return { value: env.params[Number(node.args[0]!.value)] }
+      }
       return null
     }
     case 'binary': {

@@ -9,7 +9,10 @@ import { type ConstEnv, wherePushdown } from './sql_pushdown.js'
  * the WHERE clause's prunable part chooses partitions, files and row groups, and only the
  * columns the query names are read.
  */
-export function sqlTable(target: ReadTarget, ctx: FindContext, env: ConstEnv, scans: Explain[], referenced: () => Set<string> | null = () => null): AsyncDataSource {
+export function sqlTable(
+  target: ReadTarget, ctx: FindContext, env: ConstEnv, scans: Explain[],
+  referenced: () => Set<string> | null = () => null,
+): AsyncDataSource {
   const schema = target.output
   const fields = schema.fields.filter(f => !f.hidden).map(f => f.name)
   const nested = schema.promoted.map(p => p.path.join('.')).filter(p => !fields.includes(p))

@@ -28,7 +28,9 @@ export function compileCollection(name: string, def: Record<string, unknown>): C
   const fields: FieldSpec[] = []
   for (const [key, value] of Object.entries(def)) {
     if (key.startsWith('$')) {
-      if (!KNOWN_META.has(key)) throw new SchemaError(`${name}: unknown key ${key}; collections take ${[...KNOWN_META].join(', ')} and fields`)
+      if (!KNOWN_META.has(key)) {
+        throw new SchemaError(`${name}: unknown key ${key}; collections take ${[...KNOWN_META].join(', ')} and fields`)
+      }
       continue
     }
     fields.push(parseFieldType(name, key, value))
@@ -37,7 +39,9 @@ export function compileCollection(name: string, def: Record<string, unknown>): C
   const typeName = def.$type ?? name
   if (typeof typeName !== 'string') throw new SchemaError(`${name}.$type must be a string`)
   const ingest = def.$ingest
-  if (ingest !== undefined && ingest !== 'tail') throw new SchemaError(`${name}.$ingest: only 'tail' is supported, got ${JSON.stringify(ingest)}`)
+  if (ingest !== undefined && ingest !== 'tail') {
+    throw new SchemaError(`${name}.$ingest: only 'tail' is supported, got ${JSON.stringify(ingest)}`)
+  }
 
   const timeField = pickTimeField(name, fields, def.$timeField)
   const promoted = compilePromoted(name, fields, def.$promote)
@@ -48,7 +52,8 @@ function pickTimeField(name: string, fields: FieldSpec[], explicit: unknown): st
   if (explicit !== undefined) {
     const f = fields.find(x => x.name === explicit)
     if (!f || f.type !== 'timestamp' || !f.required || f.array) {
-      throw new SchemaError(`${name}.$timeField: ${JSON.stringify(explicit)} must name a required timestamp field ('timestamp!')`)
+      throw new SchemaError(`${name}.$timeField: ${JSON.stringify(explicit)} must name a required timestamp field ` +
+        "('timestamp!')")
     }
     return f.name
   }
@@ -59,14 +64,20 @@ function pickTimeField(name: string, fields: FieldSpec[], explicit: unknown): st
 
 function compilePromoted(name: string, fields: FieldSpec[], spec: unknown): PromotedColumn[] {
   if (spec === undefined) return []
-  if (typeof spec !== 'object' || spec === null) throw new SchemaError(`${name}.$promote must map column names to { path, type }`)
+  if (typeof spec !== 'object' || spec === null) {
+    throw new SchemaError(`${name}.$promote must map column names to { path, type }`)
+  }
   const out: PromotedColumn[] = []
   for (const [col, raw] of Object.entries(spec as Record<string, unknown>)) {
     const where = `${name}.$promote.${col}`
     if (fields.some(f => f.name === col)) throw new SchemaError(`${where}: the name is already a field`)
     const { path, type } = (raw ?? {}) as { path?: unknown; type?: unknown }
-    if (typeof path !== 'string' || !path.includes('.')) throw new SchemaError(`${where}: path must be a dotted path into a variant field, like 'event.request.url'`)
-    if (type !== 'string' && type !== 'int' && type !== 'double') throw new SchemaError(`${where}: type must be 'string', 'int' or 'double'`)
+    if (typeof path !== 'string' || !path.includes('.')) {
+      throw new SchemaError(`${where}: path must be a dotted path into a variant field, like 'event.request.url'`)
+    }
+    if (type !== 'string' && type !== 'int' && type !== 'double') {
+      throw new SchemaError(`${where}: type must be 'string', 'int' or 'double'`)
+    }
     const parts = path.split('.')
     const root = fields.find(f => f.name === parts[0])
     if (!root || root.type !== 'variant') throw new SchemaError(`${where}: ${parts[0]} is not a variant field`)

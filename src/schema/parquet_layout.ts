@@ -23,11 +23,15 @@ export function parquetColumns(schema: CollectionSchema): ColumnSpec[] {
       cols.push({ name: f.name, type: 'VARIANT', nullable: !f.required || f.array, statistics: false })
       continue
     }
-    const type = ({ string: 'STRING', int: 'INT64', double: 'DOUBLE', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP' } as const)[f.type]
+    const type = ({
+      string: 'STRING', int: 'INT64', double: 'DOUBLE', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP',
+    } as const)[f.type]
     cols.push({ name: f.name, type, nullable: !f.required })
   }
   for (const p of schema.promoted) {
-    cols.push({ name: p.name, type: p.type === 'string' ? 'STRING' : p.type === 'int' ? 'INT64' : 'DOUBLE', nullable: true })
+    cols.push({
+      name: p.name, type: p.type === 'string' ? 'STRING' : p.type === 'int' ? 'INT64' : 'DOUBLE', nullable: true,
+    })
   }
   return cols
 }
@@ -66,7 +70,9 @@ export function toParquetRecord(schema: CollectionSchema, row: StoredRow): Recor
  * A record read back from Parquet → StoredRow (ms timestamps, plain numbers, promoted
  * columns dropped). With `columns`, only those fields are filled: a partial row.
  */
-export function fromParquetRecord(schema: CollectionSchema, rec: Record<string, unknown>, columns?: readonly string[]): StoredRow {
+export function fromParquetRecord(
+  schema: CollectionSchema, rec: Record<string, unknown>, columns?: readonly string[],
+): StoredRow {
   const row: StoredRow = {}
   for (const f of schema.fields) {
     if (columns && !columns.includes(f.name)) continue

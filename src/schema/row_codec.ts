@@ -55,7 +55,9 @@ export function recheckStoredRow(schema: CollectionSchema, row: StoredRow): Norm
   for (const field of schema.fields) {
     const v = row[field.name]
     if (field.type === 'variant' && !field.array) {
-      if ((v === null || v === undefined) && field.required) return { ok: false, reason: `${field.name}: is required (variant!) but missing` }
+      if ((v === null || v === undefined) && field.required) {
+        return { ok: false, reason: `${field.name}: is required (variant!) but missing` }
+      }
       out[field.name] = v ?? null
       continue
     }
@@ -103,7 +105,9 @@ function normalizeScalar(type: FieldSpec['type'], value: unknown): { value: unkn
     case 'timestamp': {
       const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value
         : typeof value === 'string' ? Date.parse(value) : NaN
-      if (!Number.isFinite(ms)) return `expected a Date, epoch milliseconds or an ISO date string, got ${describe(value)}`
+      if (!Number.isFinite(ms)) {
+        return `expected a Date, epoch milliseconds or an ISO date string, got ${describe(value)}`
+      }
       if (ms < 0 || ms > MAX_TIME) return `${new Date(ms).toISOString()} is outside 1970-01-01 to 9999-12-31`
       return { value: Math.trunc(ms) }
     }
@@ -160,7 +164,9 @@ function toJsonValue(value: unknown, depth: number): { value: unknown } | string
   for (const k of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[k]
     if (v === undefined) continue
-    if (k === '__proto__') return 'the key "__proto__" cannot be stored (JavaScript readers would take it as the prototype)'
+    if (k === '__proto__') {
+      return 'the key "__proto__" cannot be stored (JavaScript readers would take it as the prototype)'
+    }
     const badKey = wellFormed(k)
     if (badKey) return `key ${JSON.stringify(k)}: ${badKey}`
     const r = toJsonValue(v, depth + 1)
@@ -226,7 +232,9 @@ function errorText(e: unknown): string {
 }
 
 /** The value of a promoted column for a row, or null when the path is absent or of another type. */
-export function promotedValue(row: StoredRow, path: readonly string[], type: 'string' | 'int' | 'double'): string | number | null {
+export function promotedValue(
+  row: StoredRow, path: readonly string[], type: 'string' | 'int' | 'double',
+): string | number | null {
   const v = getPath(row, path)
   if (type === 'string') return typeof v === 'string' ? v : null
   if (type === 'int') return typeof v === 'number' && Number.isSafeInteger(v) ? v : null
@@ -234,13 +242,17 @@ export function promotedValue(row: StoredRow, path: readonly string[], type: 'st
 }
 
 /** StoredRow → what users see: timestamps become Dates. With `only`, just those fields. */
-export function toPublicRow(schema: CollectionSchema, row: StoredRow, only?: ReadonlySet<string>): Record<string, unknown> {
+export function toPublicRow(
+  schema: CollectionSchema, row: StoredRow, only?: ReadonlySet<string>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const f of schema.fields) {
     if (f.hidden || (only && !only.has(f.name))) continue
     const v = row[f.name]
     if (f.type === 'timestamp') {
-      out[f.name] = f.array ? (v as number[]).map(x => new Date(x)) : v === null || v === undefined ? null : new Date(v as number)
+      out[f.name] = f.array
+        ? (v as number[]).map(x => new Date(x))
+        : v === null || v === undefined ? null : new Date(v as number)
     } else {
       out[f.name] = v === undefined ? (f.array ? [] : null) : v
     }

@@ -52,7 +52,9 @@ export interface BucketListResult {
 export interface Bucket {
   get(key: string, options?: { range?: BucketRange }): Promise<BucketObjectBody | null>
   head(key: string): Promise<BucketObject | null>
-  put(key: string, value: string | ArrayBuffer | ArrayBufferView, options?: BucketPutOptions): Promise<BucketObject | null>
+  put(
+    key: string, value: string | ArrayBuffer | ArrayBufferView, options?: BucketPutOptions,
+  ): Promise<BucketObject | null>
   list(options?: BucketListOptions): Promise<BucketListResult>
   delete(keys: string | string[]): Promise<void>
 }
@@ -83,5 +85,7 @@ export function toBytes(value: string | ArrayBuffer | ArrayBufferView): Uint8Arr
 
 /** Keys that R2 would accept and that sort and list predictably. */
 export function checkKey(key: string): void {
-  if (!key || key.length > 1024) throw new StorageError(`invalid object key ${JSON.stringify(key)}: must be 1 to 1024 characters`)
+  if (!key || key.length > 1024) {
+    throw new StorageError(`invalid object key ${JSON.stringify(key)}: must be 1 to 1024 characters`)
+  }
 }

@@ -60,6 +60,11 @@ export class CountingBucket implements Bucket {
   }
 }
 
-function pickHead<T extends { key: string; size: number; etag: string; uploaded: Date; customMetadata?: Record<string, string> }>(o: T) {
-  return { key: o.key, size: o.size, etag: o.etag, uploaded: o.uploaded, ...(o.customMetadata ? { customMetadata: o.customMetadata } : {}) }
+function pickHead<
+  T extends { key: string; size: number; etag: string; uploaded: Date; customMetadata?: Record<string, string> },
+>(o: T) {
+  return {
+    key: o.key, size: o.size, etag: o.etag, uploaded: o.uploaded,
+    ...(o.customMetadata ? { customMetadata: o.customMetadata } : {}),
+  }
 }

@@ -3,7 +3,10 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { type BucketObject, type BucketRange, StorageError, resolveRange } from './bucket.js'
 import { ObjectStore, type StoredObject } from './object_store.js'
 
-/** A read follows the file itself; a write or delete only its folder (rename and rm replace a link, never follow it). */
+/**
+ * A read follows the file itself; a write or delete only its folder (rename and rm replace a link,
+ * never follow it).
+ */
 type Use = 'read' | 'write'
 
 const KEY_RULE = 'keys here are /-separated names, none empty, "." or "..", without backslashes or control characters'

@@ -60,7 +60,9 @@ export abstract class ObjectStore implements Bucket {
     return this.readHead(key)
   }
 
-  put(key: string, value: string | ArrayBuffer | ArrayBufferView, options?: BucketPutOptions): Promise<BucketObject | null> {
+  put(
+    key: string, value: string | ArrayBuffer | ArrayBufferView, options?: BucketPutOptions,
+  ): Promise<BucketObject | null> {
     checkKey(key)
     const bytes = toBytes(value)
     return this.withKeyLock(key, async () => {

@@ -17,8 +17,13 @@ const FS_BUCKET_MODULE = './fs_bucket.js'
  * `DB(...)` in a Worker runs before `env` exists, so the R2 binding is looked up
  * on first use, not at construction.
  */
-export function openBucket(option: StorageOption | undefined, handlerEnv: () => Record<string, unknown> | undefined = () => undefined): () => Promise<Bucket> {
-  if (!option) throw new StorageError('DB(): options.storage is required, e.g. { type: "r2", bucket: env.PARQUEDB } or { type: "memory" }')
+export function openBucket(
+  option: StorageOption | undefined, handlerEnv: () => Record<string, unknown> | undefined = () => undefined,
+): () => Promise<Bucket> {
+  if (!option) {
+    throw new StorageError('DB(): options.storage is required, ' +
+      'e.g. { type: "r2", bucket: env.PARQUEDB } or { type: "memory" }')
+  }
   if (isBucket(option)) return async () => option
   switch (option.type) {
     case 'memory': {
@@ -42,13 +47,15 @@ export function openBucket(option: StorageOption | undefined, handlerEnv: () => 
         bucket ??= handlerEnv()?.[binding]
         bucket ??= await workersEnvBinding(binding)
         if (!isBucket(bucket)) {
-          throw new StorageError(`storage { type: "r2" }: no R2 bucket binding ${binding}; add [[r2_buckets]] binding = "${binding}" to wrangler.toml`)
+          throw new StorageError(`storage { type: "r2" }: no R2 bucket binding ${binding}; ` +
+            `add [[r2_buckets]] binding = "${binding}" to wrangler.toml`)
         }
         return bucket
       }
     }
     default:
-      throw new StorageError(`unknown storage type ${JSON.stringify((option as { type?: unknown }).type)}; use "r2", "memory", "fs" or pass a bucket`)
+      throw new StorageError(`unknown storage type ${JSON.stringify((option as { type?: unknown }).type)}; ` +
+        'use "r2", "memory", "fs" or pass a bucket')
   }
 }
 

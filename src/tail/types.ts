@@ -60,7 +60,9 @@ export interface TailEvent {
 }
 
 /** What you pass to `bulkCreate`: a TailEvent whose timestamp may also be epoch ms or an ISO string. */
-export type TailEventInput = Omit<TailEvent, 'eventTimestamp' | 'event' | 'logs' | 'exceptions' | 'diagnosticsChannelEvents'> & {
+export type TailEventInput = Omit<
+  TailEvent, 'eventTimestamp' | 'event' | 'logs' | 'exceptions' | 'diagnosticsChannelEvents'
+> & {
   eventTimestamp: Date | number | string
   event?: unknown
   logs?: unknown[]

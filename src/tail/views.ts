@@ -17,7 +17,13 @@ export const WorkerLogs = {
 } as const as Typed<{
   $from: 'TailEvents'
   $unnest: 'logs'
-  $select: { scriptName: '$scriptName'; level: '$logs.level'; message: '$logs.message'; timestamp: '$logs.timestamp'; colo: '$event.request.cf.colo' }
+  $select: {
+    scriptName: '$scriptName'
+    level: '$logs.level'
+    message: '$logs.message'
+    timestamp: '$logs.timestamp'
+    colo: '$event.request.cf.colo'
+  }
 }, WorkerLog>
 
 /** Events with an exception or an outcome other than ok. */

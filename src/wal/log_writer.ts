@@ -65,7 +65,8 @@ export class R2WalWriter implements WalWriter {
       const done = keys.filter((_, i) => stored[i])
       const err = new WalWriteError(
         `${collection}: stored ${done.length} of ${plans.length} WAL segments of this batch before a write failed ` +
-        `(${(failure as Error)?.message ?? String(failure)}); retry with { idempotencyKey: ${JSON.stringify(batchKey)} } ` +
+        `(${(failure as Error)?.message ?? String(failure)}); ` +
+        `retry with { idempotencyKey: ${JSON.stringify(batchKey)} } ` +
         'to store the rest without storing any event twice', { cause: failure })
       err.idempotencyKey = batchKey
       err.stored = done

@@ -12,7 +12,9 @@ export interface QuarantineEntry {
 }
 
 /** Writes rejected events (or an unreadable segment's lines) under quarantine/ for inspection and replay. */
-export async function writeQuarantine(bucket: Bucket, key: string, entries: readonly QuarantineEntry[]): Promise<string> {
+export async function writeQuarantine(
+  bucket: Bucket, key: string, entries: readonly QuarantineEntry[],
+): Promise<string> {
   await createObject(bucket, key, quarantineBody(entries))
   return key
 }
