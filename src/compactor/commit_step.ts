@@ -24,7 +24,9 @@ export interface StepOutcome<T> {
  * Runs a step against the current manifest, applies its edit and commits the result with CAS.
  * When another compactor committed first, the step's outputs are deleted (nothing references them,
  * and waiting for the orphan sweep would leave them for hours) and the step is rebuilt on the new
- * manifest (single-winner, safe-gc). `build` returns null when there is nothing to do.
+ * manifest (invariants single-winner, safe-gc). A step's files become visible only with its commit,
+ * so a pass that dies anywhere leaves nothing half-done (invariant crash-safe). `build` returns null
+ * when there is nothing to do.
  */
 export async function commitStep<T>(
   ctx: PassContext,

@@ -97,7 +97,7 @@ export interface ScanPlan {
  * statistics) can match, then lists the WAL and keeps segments this manifest has not
  * consumed. Each row lives in exactly one of the two sets for a given manifest version,
  * and consumed segments outlive the manifest that replaced them by a grace period, so a
- * scan never counts a row twice or misses one.
+ * scan never counts a row twice or misses one (invariants read-your-writes, exactly-once).
  */
 export async function planScan(
   bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats(),
