@@ -12,3 +12,4 @@ export {
   batchQuarantineKey, createdAtOfKey, dataFileKey, dataPrefix, isOwnKey, lastPassKey, manifestKey, parseSegmentKey,
   partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey, segmentQuarantineKey, walPrefix,
 } from './layout.js'
+export { DEFAULT_CONCURRENCY, mapLimit } from './concurrency.js'

@@ -1,4 +1,4 @@
-import { type Bucket, segmentKey } from '../storage/index.js'
+import { type Bucket, mapLimit, segmentKey } from '../storage/index.js'
 import { createObject } from './create_object.js'
 import { type EncodedRow, planSegments } from './segment_plan.js'
 import { batchSegmentId } from './segment_key.js'
@@ -48,19 +48,10 @@ export class R2WalWriter implements WalWriter {
     }))
     const stored = new Array<boolean>(plans.length).fill(false)
     let failure: unknown
-    let next = 0
-    const worker = async () => {
-      while (failure === undefined && next < plans.length) {
-        const i = next++
-        try {
-          await createObject(bucket, keys[i]!, plans[i]!.rows.map(r => r.line).join('\n') + '\n')
-          stored[i] = true
-        } catch (e) {
-          failure ??= e
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, plans.length) }, worker))
+    await mapLimit(plans, PUT_CONCURRENCY, async (plan, i) => {
+      await createObject(bucket, keys[i]!, plan.rows.map(r => r.line).join('\n') + '\n')
+      stored[i] = true
+    }).catch((e: unknown) => { failure = e ?? new Error('unknown failure') })
     if (failure !== undefined) {
       const done = keys.filter((_, i) => stored[i])
       const err = new WalWriteError(

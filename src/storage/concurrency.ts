@@ -1,0 +1,34 @@
+/**
+ * Bounded concurrency for storage requests: R2 answers in tens of milliseconds, so a path that
+ * touches many objects keeps several requests in flight, but never an unbounded number (memory,
+ * and R2's per-Worker connection limit).
+ */
+
+/** How many storage requests one read or one compaction step keeps in flight by default. */
+export const DEFAULT_CONCURRENCY = 16
+
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight; results in input order. The first
+ * failure stops new calls from starting and is thrown once the calls in flight have settled.
+ */
+export async function mapLimit<T, R>(
+  items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  let failed = false
+  let failure: unknown
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++
+      try {
+        out[i] = await fn(items[i]!, i)
+      } catch (e) {
+        if (!failed) { failed = true; failure = e }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  if (failed) throw failure
+  return out
+}
