@@ -10,8 +10,8 @@ export {
 } from './db/index.js'
 export { MemoryBucket, StorageError, type Bucket, type StorageOption, type OpCounts } from './storage/index.js'
 export {
-  LatencyBucket, R2_LATENCY, type LatencyBucketOptions, type LatencyCounts, type LatencyLogEntry, type LatencyOpKind,
-  type LatencySpec,
+  LatencyBucket, R2_LATENCY, WORKER_CONNECTIONS, type LatencyBucketOptions, type LatencyCounts, type LatencyLogEntry,
+  type LatencyOpKind, type LatencySpec,
 } from './storage/index.js'
 export { SchemaError } from './schema/index.js'
 export { ManifestError, type Manifest, type DataFile, type PassSummary } from './manifest/index.js'

@@ -3,8 +3,8 @@ export { StorageError } from './bucket.js'
 export { MemoryBucket } from './memory_bucket.js'
 export { CountingBucket, emptyOpCounts, type OpCounts } from './counting_bucket.js'
 export {
-  LatencyBucket, R2_LATENCY, type LatencyBucketOptions, type LatencyCounts, type LatencyLogEntry, type LatencyOpKind,
-  type LatencySpec,
+  LatencyBucket, R2_LATENCY, WORKER_CONNECTIONS, type LatencyBucketOptions, type LatencyCounts, type LatencyLogEntry,
+  type LatencyOpKind, type LatencySpec,
 } from './latency_bucket.js'
 export { openBucket, type StorageOption } from './open.js'
 export { listAll } from './list_all.js'

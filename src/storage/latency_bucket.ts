@@ -44,7 +44,17 @@ export interface LatencyBucketOptions {
   reorder?: boolean
   /** Keep `log`, one entry per completed request in completion order (off by default: it grows). */
   record?: boolean
+  /**
+   * How many requests may wait for their answer at once; the others queue (first in, first out)
+   * until one is answered, and their latency starts then. Default unlimited (Node, the CLI). A Worker
+   * invocation allows 6 (`WORKER_CONNECTIONS`): R2 binding calls count toward its simultaneous-
+   * connections limit while they wait for a response.
+   */
+  connections?: number
 }
+
+/** A Worker invocation's simultaneous open connections (requests waiting for a response). */
+export const WORKER_CONNECTIONS = 6
 
 /** One completed request, when `record` is on. */
 export interface LatencyLogEntry {
@@ -87,6 +97,10 @@ export class LatencyBucket implements Bucket {
   inFlight = 0
   /** The most requests ever in flight at once (since construction or `resetCounts()`). */
   maxInFlight = 0
+  /** Of those in flight, how many are queued behind `connections` now. */
+  queued = 0
+  /** The most requests ever waiting for their answer at once (≤ `connections`). */
+  maxConnected = 0
   /** Sum of the latencies added, in ms (after `scale`): the wall time if every request ran alone. */
   totalLatencyMs = 0
   /** Completed requests in completion order; empty unless `record` is on. */
@@ -100,6 +114,9 @@ export class LatencyBucket implements Bucket {
   private seq = 0
   private lastDone: Promise<unknown> = Promise.resolve()
   private idleWaiters: (() => void)[] = []
+  private readonly connections: number
+  private open = 0
+  private slotWaiters: (() => void)[] = []
 
   constructor(readonly inner: Bucket, options: LatencyBucketOptions = {}) {
     this.specs = { ...R2_LATENCY, ...options.latency }
@@ -114,6 +131,10 @@ export class LatencyBucket implements Bucket {
     }
     this.reorder = options.reorder ?? true
     this.record = options.record ?? false
+    this.connections = options.connections ?? Infinity
+    if (!(this.connections >= 1)) {
+      throw new RangeError(`LatencyBucket: connections must be ≥ 1, got ${options.connections}`)
+    }
   }
 
   /**
@@ -139,6 +160,7 @@ export class LatencyBucket implements Bucket {
   resetCounts(): void {
     Object.assign(this.ops, { get: 0, head: 0, put: 0, list: 0, delete: 0, deletedKeys: 0 })
     this.maxInFlight = this.inFlight
+    this.maxConnected = this.open
     this.totalLatencyMs = 0
     this.log.length = 0
   }
@@ -179,6 +201,7 @@ export class LatencyBucket implements Bucket {
     const before = this.lastDone
     let ok = false
     const run = (async () => {
+      await this.acquire()
       try {
         await sleep(ms * effectAt)
         const out = await op()
@@ -188,6 +211,8 @@ export class LatencyBucket implements Bucket {
       } catch (err) {
         await sleep(ms - ms * effectAt)
         throw err
+      } finally {
+        this.release()
       }
     })()
     // In-order completion: this request settles no earlier than every request issued before it.
@@ -201,6 +226,26 @@ export class LatencyBucket implements Bucket {
       if (this.record) this.log.push({ seq, kind, key, ms, ok })
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake()
     }
+  }
+
+  private acquire(): Promise<void> | void {
+    if (this.open < this.connections) {
+      this.open++
+      this.maxConnected = Math.max(this.maxConnected, this.open)
+      return
+    }
+    this.queued++
+    return new Promise(resolve => this.slotWaiters.push(() => {
+      this.queued--
+      resolve()
+    }))
+  }
+
+  /** Hands the slot to the next queued request, if any (so `open` stays the same), else frees it. */
+  private release(): void {
+    const next = this.slotWaiters.shift()
+    if (next) next()
+    else this.open--
   }
 }
 

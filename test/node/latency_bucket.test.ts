@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { LatencyBucket as PublicLatencyBucket, R2_LATENCY as PublicR2Latency } from '../../src/index.js'
-import { LatencyBucket, MemoryBucket, R2_LATENCY, type Bucket, type LatencyOpKind } from '../../src/storage/index.js'
+import {
+  LatencyBucket, MemoryBucket, R2_LATENCY, WORKER_CONNECTIONS, type Bucket, type LatencyOpKind,
+} from '../../src/storage/index.js'
 import { bucketContract } from '../helpers/bucket_contract.js'
 
 // No assertion here is about time: latencies are tiny (fixed 1 ms or scaled down) and only the
@@ -92,11 +94,12 @@ describe('LatencyBucket', () => {
   })
 
   it('max in flight is 1 for requests one after another', async () => {
-    const b = new LatencyBucket(new MemoryBucket(), { seed: 5, scale: 0.02 })
+    const b = new LatencyBucket(new MemoryBucket(), { seed: 5, scale: 0.02, connections: 1 })
     for (let i = 0; i < 20; i++) await b.put(`k/${i}`, String(i))
     for (let i = 0; i < 20; i++) await b.get(`k/${i}`)
     await b.list({ prefix: 'k/' })
     expect(b.maxInFlight).toBe(1)
+    expect(b.queued).toBe(0) // one connection is enough for requests one after another
     expect(b.inFlight).toBe(0)
   })
 
@@ -114,6 +117,22 @@ describe('LatencyBucket', () => {
     await Promise.all([b.head('k/1'), b.put('x', 'y'), b.list(), b.delete('k/2'), b.get('k/3')])
     expect(b.maxInFlight).toBe(5)
     await b.idle()
+  })
+
+  it('connections: at most that many requests wait for an answer, the rest queue (a Worker allows 6)', async () => {
+    const inner = new MemoryBucket()
+    for (let i = 0; i < 20; i++) await inner.put(`k/${i}`, String(i))
+    const b = new LatencyBucket(inner, { seed: 8, latency: { get: { medianMs: 1, p99Ms: 3 } }, connections: WORKER_CONNECTIONS })
+    const all = Promise.all(Array.from({ length: 20 }, (_, i) => b.get(`k/${i}`)))
+    expect(b.inFlight).toBe(20)
+    expect(b.queued).toBe(14)
+    const bodies = await all
+    expect(await Promise.all(bodies.map(x => x!.text()))).toEqual(Array.from({ length: 20 }, (_, i) => String(i)))
+    expect(b.maxInFlight).toBe(20) // issued together: the engine's concurrency
+    expect(b.maxConnected).toBe(6) // what the runtime lets through
+    expect(b.queued).toBe(0)
+    expect(new LatencyBucket(inner, { latency: fixed(1) }).maxConnected).toBe(0)
+    expect(() => new LatencyBucket(inner, { connections: 0 })).toThrow(/connections/)
   })
 
   it('results pass through unchanged: the inner bucket\'s objects, nulls and errors', async () => {
@@ -207,9 +226,10 @@ describe('LatencyBucket', () => {
     const timers = () => (process as unknown as { getActiveResourcesInfo(): string[] })
       .getActiveResourcesInfo().filter(r => r === 'Timeout').length
     const before = timers()
-    const b = new LatencyBucket(new MemoryBucket(), { seed: 1, scale: 0.02 })
+    const b = new LatencyBucket(new MemoryBucket(), { seed: 1, latency: fixed(20) })
     const pending = Promise.all([b.put('a', '1'), b.put('b', '2'), b.list()])
     expect(b.inFlight).toBe(3)
+    await new Promise(resolve => setImmediate(resolve))
     expect(timers()).toBeGreaterThan(before)
     await b.idle()
     expect(b.inFlight).toBe(0)
