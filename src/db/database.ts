@@ -3,7 +3,7 @@ import {
 } from '../compactor/index.js'
 import type { PassSummary } from '../manifest/index.js'
 import { type CollectionSchema, SchemaError, compileCollection, isCollectionDefinition } from '../schema/index.js'
-import { type Bucket, openBucket } from '../storage/index.js'
+import { type Bucket, DEFAULT_CONCURRENCY, openBucket } from '../storage/index.js'
 import { type TailEvent, type TailEventInput, type TraceItemLike, traceItemToTailEvent } from '../tail/index.js'
 import { R2WalWriter } from '../wal/index.js'
 import { type ExpressionEnv, loadHash } from '../expr/index.js'
@@ -121,7 +121,11 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
   checkLimits(options.query, 'query.', m => new DBConfigError(m))
   // Readers stay inside the grace period the compactor keeps replaced objects for (invariant safe-gc).
   const graceMs = options.compaction?.graceMs ?? DEFAULT_COMPACTION.graceMs
-  const findCtx = { bucket, prefix, now, expression, ready, limits: options.query, graceMs }
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new DBConfigError(`concurrency must be a positive integer, got ${JSON.stringify(options.concurrency)}`)
+  }
+  const findCtx = { bucket, prefix, now, expression, ready, limits: options.query, graceMs, concurrency }
   for (const [name, def] of Object.entries(schema)) {
     if (RESERVED.has(name)) {
       throw new SchemaError(`${name}: the name is reserved for a DB method; rename the collection`)

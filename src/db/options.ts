@@ -22,6 +22,11 @@ export interface DBOptions {
    * this are dropped by the compaction pass. Absent: kept forever.
    */
   retention?: Record<string, string | number>
+  /**
+   * Storage requests one read keeps in flight (files and WAL segments read ahead); R2 answers in
+   * tens of milliseconds, so a query touching many objects waits on latency / concurrency. Default 16.
+   */
+  concurrency?: number
   /** Default limits of every query (find(), db.sql): timeoutMs, maxRows, maxJoinPairs (docs/guarantees.md). */
   query?: QueryLimits
 }

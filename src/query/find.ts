@@ -20,6 +20,8 @@ export interface FindOptions {
   timeoutMs?: number
   /** This query's limit on rows held in memory (the DB's `query.maxRows` otherwise; see QueryLimits). */
   maxRows?: number
+  /** Storage requests this query keeps in flight (the DB's `concurrency` otherwise, 16 by default). */
+  concurrency?: number
 }
 
 /** What `explain()` reports: the scan's pruning and R2 costs, plus the rows matched and returned. */
@@ -61,6 +63,8 @@ export interface FindContext {
   limits?: QueryLimits
   /** The compaction grace period readers must stay inside (`compaction.graceMs`). */
   graceMs: number
+  /** Storage requests a query keeps in flight unless it says otherwise (DB `concurrency`). */
+  concurrency: number
   /** A budget shared by every scan of one SQL query; a find() of its own makes its own. */
   budget?: QueryBudget
 }
@@ -100,6 +104,10 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     for (const [k, v] of Object.entries(options.sort ?? {})) {
       unknown('sort', [splitPath(k)[0]!])
       if (v !== 1 && v !== -1) throw new ExprError(`sort.${k} must be 1 or -1, got ${JSON.stringify(v)}`)
+    }
+    const c = options.concurrency
+    if (c !== undefined && (!Number.isInteger(c) || c < 1)) {
+      throw new ExprError(`concurrency must be a positive integer, got ${JSON.stringify(c)}`)
     }
     for (const k of ['limit', 'skip'] as const) {
       const v = options[k]
@@ -174,6 +182,7 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     const bucket = await this.ctx.bucket()
     const scanned = scanCollection(bucket, target.stored, {
       prefix: this.ctx.prefix, now: this.ctx.now(), pruner, graceMs: this.ctx.graceMs,
+      concurrency: options.concurrency ?? this.ctx.concurrency,
       ...(roots ? { columns: [...roots] } : {}),
       ...(target.aggregate ? { decode: stateRowDecoder(target.aggregate) } : {}),
       ...(target.wal !== undefined ? { wal: target.wal } : {}),

@@ -2,6 +2,7 @@ import { type DataFile, type Manifest, loadManifest } from '../manifest/index.js
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../storage/index.js'
 import { R2WalTail, type SegmentRef, isReadableSegment, pendingSegments } from '../wal/index.js'
+import { type Source, inOrder } from './prefetch.js'
 import { type RowDecoder, readFileRowGroups } from './parquet_reader.js'
 import type { Pruner } from './pruning.js'
 import { MissingObjectError } from './r2_buffer.js'
@@ -52,6 +53,8 @@ export interface ScanOptions {
   pruner: Pruner
   /** Top-level fields to read; rows come back partial. All fields when absent. */
   columns?: readonly string[]
+  /** Storage requests the scan keeps in flight: files and WAL segments read ahead (DB `concurrency`). */
+  concurrency: number
   /** Applied to the rows of each Parquet row group (an aggregating view's state format). */
   decode?: RowDecoder
   /**
@@ -113,6 +116,12 @@ export async function planScan(
 async function planOnce(
   bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats,
 ): Promise<ScanPlan> {
+  // The manifest GET and the WAL LIST go out together: a segment listed but consumed by the
+  // manifest read is skipped, and one consumed by a later version is still listed (it outlives that
+  // version by the grace period), so their order does not matter (invariant exactly-once).
+  const source = options.wal === false ? null : options.wal ?? { collection: schema.name, schema }
+  const listing = source ? new R2WalTail(bucket, options.prefix).segments(source.collection) : null
+  listing?.catch(() => {}) // awaited below; a manifest failure must not leave it unhandled
   const manifest = options.manifest
     ? await options.manifest
     : (await loadManifest(bucket, options.prefix, options.now)).manifest
@@ -125,12 +134,10 @@ async function planOnce(
     .sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
   let listed: SegmentRef[] = []
   let segments: SegmentRef[] = []
-  if (options.wal !== false) {
-    const source = options.wal ?? { collection: schema.name, schema }
+  if (source && listing) {
     const consumed = (manifest.collections[source.collection]?.consumed ?? []).map(c => c.key)
-    const tail = new R2WalTail(bucket, options.prefix)
     const walRange = source.widen ? source.widen(range) : range
-    listed = pendingSegments(await tail.segments(source.collection), consumed).pending
+    listed = pendingSegments(await listing, consumed).pending
     segments = listed.filter(s => overlaps(s.minTime, s.maxTime, walRange))
   }
   stats.manifestVersion = manifest.version
@@ -158,41 +165,62 @@ export async function* scanCollection(
     const columns = options.columns && !options.columns.includes(tf) ? [...options.columns, tf] : options.columns
     const pruner = options.pruner
     const walSchema = options.wal ? options.wal.schema : schema
-    for (const file of plan.files) {
-      stats.filesRead++
-      const groups = readFileRowGroups(bucket, schema, file, {
-        ...(columns ? { columns } : {}),
-        keepRowGroup: pruner.rowGroupFilter(file),
-        ...(options.decode ? { decode: options.decode } : {}),
-        counters: stats,
-      })
-      for await (const group of groups) {
-        for (const row of group) if (inRange(row)) { stats.rowsRead++; yield row }
-      }
+    const transform = options.wal ? options.wal.transform : undefined
+    const readAhead = { concurrency: options.concurrency, maxWeight: READ_AHEAD_BYTES }
+    const fileSources = plan.files.map((file): Source<StoredRow[]> => ({
+      // A file open ahead holds one decoded row group (at most ROW_GROUP_BYTES of record data).
+      weight: Math.min(file.bytes * 8, 2 << 20),
+      open: () => {
+        stats.filesRead++
+        return readFileRowGroups(bucket, schema, file, {
+          ...(columns ? { columns } : {}),
+          keepRowGroup: pruner.rowGroupFilter(file),
+          ...(options.decode ? { decode: options.decode } : {}),
+          counters: stats,
+        })
+      },
+    }))
+    for await (const group of inOrder(fileSources, readAhead)) {
+      for (const row of group) if (inRange(row)) { stats.rowsRead++; yield row }
     }
-    for (const seg of plan.segments) {
-      if (!isReadableSegment(seg)) { stats.segmentsSkipped++; continue }
-      const decoded = await tail.read(seg)
-      // Gone means a compaction consumed it after our manifest read and the grace period
-      // passed mid-query; the result can no longer be exact, so say so.
-      if (decoded === null) {
-        throw new MissingObjectError(`WAL segment ${seg.key} vanished during the scan; ` +
-          'the query ran longer than the garbage-collection grace period — retry it')
-      }
-      stats.segmentsRead++
-      stats.walLinesSkipped += decoded.bad.length
-      // The same check compaction makes (ingest_step), so a row reads the same before and after:
-      // one written under an older schema is read as compaction will store it, or not at all.
-      const rows: StoredRow[] = []
-      for (const raw of decoded.rows) {
-        const n = recheckStoredRow(walSchema, raw)
-        if (n.ok) rows.push(n.row)
-        else stats.walLinesSkipped++
-      }
-      const transform = options.wal ? options.wal.transform : undefined
+    const readable = plan.segments.filter(seg => isReadableSegment(seg) || (stats.segmentsSkipped++, false))
+    const segmentSources = readable.map((seg): Source<StoredRow[]> => ({
+      weight: seg.size,
+      open: () => walRows(tail, seg, walSchema, stats),
+    }))
+    for await (const rows of inOrder(segmentSources, readAhead)) {
       for (const row of transform ? transform(rows) : rows) if (inRange(row)) { stats.rowsRead++; yield row }
     }
   } finally {
     Object.assign(stats.ops, bucket.ops)
   }
+}
+
+/** Bytes of files and segments a scan reads ahead of the one it is consuming. */
+const READ_AHEAD_BYTES = 16 << 20
+
+/**
+ * One WAL segment's rows, re-checked as compaction does (ingest_step), so a row reads the same
+ * before and after: one written under an older schema is read as compaction will store it, or not
+ * at all (invariant read-your-writes).
+ */
+async function* walRows(
+  tail: R2WalTail, seg: SegmentRef, schema: CollectionSchema, stats: ScanStats,
+): AsyncGenerator<StoredRow[]> {
+  const decoded = await tail.read(seg)
+  // Gone means a compaction consumed it after our manifest read and the grace period
+  // passed mid-query; the result can no longer be exact, so say so.
+  if (decoded === null) {
+    throw new MissingObjectError(`WAL segment ${seg.key} vanished during the scan; ` +
+      'the query ran longer than the garbage-collection grace period — retry it')
+  }
+  stats.segmentsRead++
+  stats.walLinesSkipped += decoded.bad.length
+  const rows: StoredRow[] = []
+  for (const raw of decoded.rows) {
+    const n = recheckStoredRow(schema, raw)
+    if (n.ok) rows.push(n.row)
+    else stats.walLinesSkipped++
+  }
+  yield rows
 }
