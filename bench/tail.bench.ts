@@ -288,6 +288,29 @@ describe(`tail engine vs DuckDB, ${EVENTS} TailEvents over 24 h`, async () => {
     results.latency = latencyResults
   })
 
+  it('tail path: CPU per event of db.tail (TraceItem transform, validation, JSON, segment id)', async () => {
+    // Real runtime TraceItems (the e2e fixtures), each delivered as its own tail() call, as the
+    // runtime does for one invocation, and in batches of 50; storage is memory, so this is our CPU.
+    const items = JSON.parse(await readFile('test/fixtures/trace-items.json', 'utf8')) as Record<string, unknown>[]
+    const N = 12_000
+    const stream = Array.from({ length: N }, (_, i) => ({ ...items[i % items.length]!, eventTimestamp: T0 + i }))
+    const perEvent = async (batch: number) => {
+      const tdb = DB({ TailEvents }, { storage: new MemoryBucket(), now: () => NOW })
+      const cpu = process.cpuUsage()
+      for (let i = 0; i < N; i += batch) await tdb.tail(stream.slice(i, i + batch) as never)
+      const used = process.cpuUsage(cpu)
+      return (used.user + used.system) / N
+    }
+    const runs = async (batch: number) => {
+      const us: number[] = []
+      for (let r = 0; r < 3; r++) us.push(await perEvent(batch))
+      us.sort((a, b) => a - b)
+      return { minUs: Math.round(us[0]! * 10) / 10, medianUs: Math.round(us[1]! * 10) / 10 }
+    }
+    results.tailPath = { events: N, oneEventPerCall: await runs(1), batchesOf50: await runs(50), targetUs: 50 }
+    console.log('tail path', JSON.stringify(results.tailPath))
+  })
+
   it('records the results', async () => {
     const out = JSON.stringify(results, null, 2)
     console.log(out)

@@ -1,10 +1,10 @@
-import type { Filter } from '../expr/index.js'
+import { type Filter, loadDigest } from '../expr/index.js'
 import { FindQuery, collectionTarget, type FindContext, type FindOptions } from '../query/index.js'
 import { type CollectionSchema, normalizeRow } from '../schema/index.js'
-import { type Bucket, batchQuarantineKey, randomId } from '../storage/index.js'
+import { type Bucket, batchQuarantineKey } from '../storage/index.js'
 import {
-  type EncodedRow, MAX_EVENT_BYTES, type QuarantineEntry, WalWriteError, type WalWriter, batchSegmentId, quarantineBody,
-  writeQuarantine,
+  type EncodedRow, MAX_EVENT_BYTES, type QuarantineEntry, WalWriteError, type WalWriter, batchId, quarantineBody,
+  randomBatchKey, writeQuarantine,
 } from '../wal/index.js'
 
 export interface Rejected {
@@ -70,7 +70,7 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
       throw new TypeError(`${name}.bulkCreate(): idempotencyKey must be a non-empty string ` +
         `of at most ${MAX_IDEMPOTENCY_KEY} characters`)
     }
-    return this.write(this.prepare(events), key ?? `auto-${randomId()}${randomId()}`)
+    return this.write(this.prepare(events), key ?? randomBatchKey())
   }
 
   /**
@@ -81,8 +81,8 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
     const batch = this.prepare(events)
     // The quarantine body is in the key, so one key means the same rows and the same quarantine record.
     const content = batch.rows.map(r => r.line).join('\n') + '\n' + quarantineBody(batch.bad)
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(content)))
-    return this.write(batch, `content-${[...digest].map(b => b.toString(16).padStart(2, '0')).join('')}`)
+    // 32 hex digits: a token batchId takes as it is, so the tail path hashes once, without WebCrypto.
+    return this.write(batch, (await loadDigest())(content))
   }
 
   /** Validates and encodes each event: a JSON line for the WAL, or the reason it is refused. */
@@ -112,7 +112,7 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
     let quarantine: string | null = null
     try {
       if (bad.length) {
-        const qKey = batchQuarantineKey(this.deps.prefix, name, await batchSegmentId(name, batchKey, -1))
+        const qKey = batchQuarantineKey(this.deps.prefix, name, await batchId(batchKey))
         quarantine = await writeQuarantine(await this.deps.bucket(), qKey, bad)
       }
       const appended = rows.length ? await this.deps.wal.append(name, rows, batchKey) : null

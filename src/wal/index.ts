@@ -1,6 +1,6 @@
 export { R2WalWriter, type WalWriter } from './log_writer.js'
 export { R2WalTail, decodeSegment, isReadableSegment, listSegments } from './log_reader.js'
-export { batchSegmentId, type SegmentRef } from './segment_key.js'
+export { batchId, randomBatchKey, type SegmentRef } from './segment_key.js'
 export { pendingSegments } from './pending.js'
 export { type EncodedRow } from './segment_plan.js'
 export { writeQuarantine, quarantineBody } from './quarantine.js'

@@ -1,7 +1,7 @@
 import { type Bucket, mapLimit, segmentKey } from '../storage/index.js'
 import { createObject } from './create_object.js'
 import { type EncodedRow, planSegments } from './segment_plan.js'
-import { batchSegmentId } from './segment_key.js'
+import { batchId, segmentId } from './segment_key.js'
 import { WalWriteError } from './write_error.js'
 
 /** Rows already validated and normalized (plain JSON, timestamps in ms). */
@@ -42,10 +42,9 @@ export class R2WalWriter implements WalWriter {
     const plans = planSegments(rows)
     const bucket = await this.bucket()
     const ingestedAt = Math.max(0, Math.trunc(this.now()))
-    const keys = await Promise.all(plans.map(async (p, part) => {
-      const id = await batchSegmentId(collection, batchKey, part)
-      return segmentKey(this.prefix, collection, ingestedAt, p.minTime, p.maxTime, id)
-    }))
+    const batch = await batchId(batchKey)
+    const keys = plans.map((p, part) =>
+      segmentKey(this.prefix, collection, ingestedAt, p.minTime, p.maxTime, segmentId(batch, part)))
     const stored = new Array<boolean>(plans.length).fill(false)
     let failure: unknown
     await mapLimit(plans, PUT_CONCURRENCY, async (plan, i) => {
