@@ -1,4 +1,5 @@
 import { type LoadedManifest, type ManifestEdit, applyEdit, commitManifest, loadManifest } from '../manifest/index.js'
+import { deleteKeys } from './concurrency.js'
 import type { PassContext } from './pass_context.js'
 
 export class CompactionConflictError extends Error {
@@ -46,7 +47,7 @@ export async function commitStep<T>(
     if (!outcome) return null
     if (ctx.now() - started > ctx.options.orphanAfterMs / 2) {
       // Its outputs may already look like orphans to another compactor's sweep: never commit them.
-      if (outcome.written.length) await ctx.bucket.delete(outcome.written)
+      if (outcome.written.length) await deleteKeys(ctx.bucket, outcome.written, ctx.options.concurrency)
       const seconds = Math.round((ctx.now() - started) / 1000)
       throw new CompactionConflictError(`a compaction step ran for ${seconds} s, past half of orphanAfterMs; ` +
         'its outputs were discarded')
@@ -56,7 +57,7 @@ export async function commitStep<T>(
       next = applyEdit(loaded.manifest, outcome.edit, ctx.now())
     } catch (e) {
       // An edit that contradicts its own manifest is a bug; what it wrote is referenced by nothing.
-      if (outcome.written.length) await ctx.bucket.delete(outcome.written)
+      if (outcome.written.length) await deleteKeys(ctx.bucket, outcome.written, ctx.options.concurrency)
       throw e
     }
     const etag = await commitManifest(ctx.bucket, ctx.prefix, loaded, next)
@@ -66,7 +67,7 @@ export async function commitStep<T>(
     }
     ctx.loaded = undefined
     onRetry()
-    if (outcome.written.length) await ctx.bucket.delete(outcome.written)
+    if (outcome.written.length) await deleteKeys(ctx.bucket, outcome.written, ctx.options.concurrency)
   }
   throw new CompactionConflictError(`lost the manifest race ${ctx.options.maxCasRetries} times in a row; ` +
     'another compactor is running — this pass yields to it')

@@ -29,6 +29,9 @@ export interface CompactorConfig {
 
 function context(config: CompactorConfig, counting: CountingBucket): PassContext {
   const options = { ...DEFAULT_COMPACTION, ...config.options }
+  if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
+    throw new RangeError(`compaction: concurrency must be a positive integer, got ${String(options.concurrency)}`)
+  }
   return {
     bucket: counting, prefix: config.prefix, collections: config.collections, views: config.views ?? [],
     retention: config.retention ?? {}, now: config.now, options, deadline: Date.now() + options.timeBudgetMs,

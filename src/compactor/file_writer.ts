@@ -3,7 +3,8 @@ import { ByteWriter, type ColumnSource, ParquetWriter, schemaFromColumnData } fr
 import { compareSame, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, parquetColumns, statColumns, toParquetRecord } from '../schema/index.js'
-import { type Bucket, dataFileKey } from '../storage/index.js'
+import { type Bucket, dataFileKey, mapLimit } from '../storage/index.js'
+import { FILES_IN_MEMORY } from './concurrency.js'
 import { ROW_GROUP_BYTES, estimateBytes } from './row_bytes.js'
 import { STAT_STRING_UNITS, lowerBound, upperBound } from './string_bounds.js'
 
@@ -87,6 +88,31 @@ export async function writeDataFile(
     createdAt: target.createdAt,
     stats: stats.result(),
   }
+}
+
+/** One data file a step writes: rows already sorted by time, for `name` (a collection or view). */
+export interface FileJob {
+  name: string
+  schema: CollectionSchema
+  rows: StoredRow[]
+  target: FileTarget
+  /** A scheduled view's delta: stored, and recorded pending until its refresh. */
+  pending?: boolean
+}
+
+/**
+ * Writes a step's files, at most `min(limit, FILES_IN_MEMORY)` built or uploading at once: each is
+ * whole in memory until its PUT is answered (bounded-work), and the uploads overlap. Results in the
+ * order of `jobs` (null for an empty one). A failure is thrown once the files in flight have
+ * settled; what was uploaded is referenced by nothing, an orphan for the sweep (crash-safe).
+ */
+export async function writeFiles(
+  bucket: Bucket, jobs: readonly FileJob[], limit: number,
+): Promise<(DataFile | null)[]> {
+  return mapLimit(jobs, Math.min(limit, FILES_IN_MEMORY), async job => {
+    const file = await writeDataFile(bucket, job.schema, job.rows, job.target)
+    return file && job.pending ? { ...file, pending: true } : file
+  })
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type LoadedManifest, referencedKeys } from '../manifest/index.js'
-import { createdAtOfKey, dataPrefix, isOwnKey } from '../storage/index.js'
+import { createdAtOfKey, dataPrefix, isOwnKey, mapLimit } from '../storage/index.js'
 import type { StepOutcome } from './commit_step.js'
+import { deleteKeys } from './concurrency.js'
 import type { PassContext } from './pass_context.js'
 
 export interface GcResult {
@@ -26,12 +27,14 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   const sweepCursors: Record<string, string> = {}
   const referenced = referencedKeys(m)
   const names = [...ctx.collections.map(c => c.name), ...ctx.views.map(v => v.name)]
-  for (const name of names) {
-    // One listing page per collection or view per pass keeps the sweep's cost flat.
+  // One listing page per collection or view per pass keeps the sweep's cost flat; the pages are
+  // listed together.
+  const pages = await mapLimit(names, ctx.options.concurrency, name => {
     const after = m.sweep?.[name]
-    const page = await ctx.bucket.list({
-      prefix: dataPrefix(ctx.prefix, name), ...(after ? { startAfter: after } : {}),
-    })
+    return ctx.bucket.list({ prefix: dataPrefix(ctx.prefix, name), ...(after ? { startAfter: after } : {}) })
+  })
+  for (const [i, name] of names.entries()) {
+    const page = pages[i]!
     for (const obj of page.objects) {
       const created = createdAtOfKey(obj.key)
       const old = created !== null && created + ctx.options.orphanAfterMs <= now
@@ -52,7 +55,9 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   }
   const cursorsMoved = names.some(n => (m.sweep?.[n] ?? '') !== sweepCursors[n])
   if (!listed.length && !cursorsMoved) return null
-  for (let i = 0; i < due.length; i += 1000) await ctx.bucket.delete(due.slice(i, i + 1000))
+  // Batches of up to 1,000 keys (R2's limit per delete), several in flight; all are settled before
+  // the edit commits, and a crash in between only repeats harmless deletes.
+  await deleteKeys(ctx.bucket, due, ctx.options.concurrency)
 
   const result = { deleted: due.length, orphans: orphans.length }
   return { edit: { deleted: listed, sweep: sweepCursors }, written: [], result }

@@ -4,9 +4,10 @@ import {
   MAX_SEGMENT_PARTITIONS, type QuarantineEntry, type SegmentRef, decodeSegment, listSegments, pendingSegments,
   writeQuarantine,
 } from '../wal/index.js'
-import { partitionOf, segmentQuarantineKey } from '../storage/index.js'
-import { writeDataFile } from './file_writer.js'
-import { writeViewDeltas } from './view_writer.js'
+import { mapLimit, partitionOf, segmentQuarantineKey } from '../storage/index.js'
+import { ReadAhead } from './concurrency.js'
+import { type FileJob, writeFiles } from './file_writer.js'
+import { viewDeltaJobs } from './view_writer.js'
 import { StaleManifest, type StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
 import { fitsPartitionBudget, pickIngestSegments } from './pickers.js'
@@ -49,31 +50,44 @@ export async function ingestBatch(
   const taken: ReadSegment[] = []
   const inPlace: { ref: SegmentRef; reason: string }[] = []
   const partitions = new Set<string>()
-  const written: string[] = []
-  const quarantined: string[] = []
-  for (const { ref, tooLarge } of pickIngestSegments(pending, ctx.options)) {
-    // Only a foreign writer leaves one this large; loading it could exhaust memory.
-    if (tooLarge) { inPlace.push({ ref, reason: tooLarge }); continue }
-    const seg = await readForIngest(ctx, schema, ref)
-    const own = [...seg.byPartition.keys()]
-    if (own.length > MAX_SEGMENT_PARTITIONS) {
-      // bulkCreate never writes such a segment; keep a foreign one whole, with the reason.
-      const reason = `spans ${own.length} hour partitions, over the limit of ${MAX_SEGMENT_PARTITIONS} per segment; ` +
-        'replay its rows with bulkCreate, which splits them'
-      seg.rejects = [...seg.byPartition.values()].flat()
-        .map((event, index) => ({ index, reason, event, segment: ref.key }))
-      seg.byPartition.clear()
-      seg.rows = 0
-    } else if (!fitsPartitionBudget(partitions, own, ctx.options.maxPartitionsPerStep, taken.length)) {
-      break // the next step takes it
+  const limit = ctx.options.concurrency
+  const picks = pickIngestSegments(pending, ctx.options)
+  // GETs run up to `limit` segments ahead of the decisions below, which stay in order and one by
+  // one: a segment read ahead but not taken (the partition budget stopped first) changes nothing,
+  // not even by failing, and the batch stays within its bounds (bounded-work).
+  const ahead = new ReadAhead(picks, limit,
+    p => (p.tooLarge ? Promise.resolve(null) : readForIngest(ctx, schema, p.ref)))
+  try {
+    for (const [i, { ref, tooLarge }] of picks.entries()) {
+      // Only a foreign writer leaves one this large; loading it could exhaust memory.
+      if (tooLarge) { inPlace.push({ ref, reason: tooLarge }); continue }
+      const seg = (await ahead.take(i))!
+      const own = [...seg.byPartition.keys()]
+      if (own.length > MAX_SEGMENT_PARTITIONS) {
+        // bulkCreate never writes such a segment; keep a foreign one whole, with the reason.
+        const reason = `spans ${own.length} hour partitions, over the limit of ${MAX_SEGMENT_PARTITIONS} ` +
+          'per segment; replay its rows with bulkCreate, which splits them'
+        seg.rejects = [...seg.byPartition.values()].flat()
+          .map((event, index) => ({ index, reason, event, segment: ref.key }))
+        seg.byPartition.clear()
+        seg.rows = 0
+      } else if (!fitsPartitionBudget(partitions, own, ctx.options.maxPartitionsPerStep, taken.length)) {
+        break // the next step takes it
+      }
+      for (const p of seg.byPartition.keys()) partitions.add(p)
+      taken.push(seg)
     }
-    for (const p of seg.byPartition.keys()) partitions.add(p)
-    if (seg.rejects.length) {
-      const key = await writeQuarantine(ctx.bucket, segmentQuarantineKey(ctx.prefix, schema.name, ref.key), seg.rejects)
-      quarantined.push(key)
-    }
-    taken.push(seg)
+  } finally {
+    // No GET of this step is left in flight, whether it returns or throws.
+    await ahead.settle()
   }
+
+  // Every segment is read before anything is written: a segment found gone (StaleManifest) leaves
+  // nothing behind. Quarantine keys are named after their segment, so a retried step rewrites the
+  // same object (crash-safe, nothing-dropped).
+  const rejected = taken.filter(s => s.rejects.length)
+  const quarantined = await mapLimit(rejected, limit, s =>
+    writeQuarantine(ctx.bucket, segmentQuarantineKey(ctx.prefix, schema.name, s.ref.key), s.rejects))
 
   const byPartition = new Map<string, StoredRow[]>()
   for (const seg of taken) {
@@ -84,19 +98,31 @@ export async function ingestBatch(
     }
   }
   const createdAt = ctx.now()
-  const files: DataFile[] = []
-  for (const [partition, list] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const tf = schema.timeField
+  const tf = schema.timeField
+  const own: FileJob[] = [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1)).map(([partition, list]) => {
     list.sort((a, b) => (a[tf] as number) - (b[tf] as number))
-    const file = await writeDataFile(ctx.bucket, schema, list, {
-      prefix: ctx.prefix, collection: schema.name, partition, level: 0, createdAt,
-      rowGroupRows: ctx.options.rowGroupRows,
-    })
-    if (file) { files.push(file); written.push(file.key) }
+    return {
+      name: schema.name, schema, rows: list,
+      target: {
+        prefix: ctx.prefix, collection: schema.name, partition, level: 0, createdAt,
+        rowGroupRows: ctx.options.rowGroupRows,
+      },
+    }
+  })
+  // The collection's L0 files and its views' deltas are uploaded together, a few at a time.
+  const deltas = viewDeltaJobs(ctx, schema.name, [...byPartition.values()].flat(), createdAt)
+  const jobs = [...own, ...deltas.jobs]
+  const out = await writeFiles(ctx.bucket, jobs, limit)
+  const files: DataFile[] = []
+  const views = new Map<string, DataFile[]>(deltas.views.map(v => [v, []]))
+  const written: string[] = []
+  for (const [i, job] of jobs.entries()) {
+    const file = out[i]
+    if (!file) continue
+    written.push(file.key)
+    if (job.name === schema.name) files.push(file)
+    else views.get(job.name)!.push(file)
   }
-
-  const views = await writeViewDeltas(ctx, schema.name, [...byPartition.values()].flat(), createdAt)
-  for (const vf of views.values()) written.push(...vf.map(f => f.key))
 
   const consumed = [
     ...taken.map(s => ({ key: s.ref.key })),

@@ -2,6 +2,7 @@ import type { DataFile, LoadedManifest, QueueEdit } from '../manifest/index.js'
 import { readFileRowGroups } from '../query/index.js'
 import { type ViewPlan, mergeStateRows, stateFileMetadata, stateRowDecoder } from '../mv/index.js'
 import type { CollectionSchema, StoredRow } from '../schema/index.js'
+import { mapLimit } from '../storage/index.js'
 import { writeDataFile } from './file_writer.js'
 import type { StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
@@ -46,11 +47,14 @@ export async function mergePartition(
   const rowGroupRows = ctx.options.rowGroupRows
   if (inputs.length && target.aggregate) {
     // Partial states: combine rows of the same group (one partition holds a bounded number of groups).
-    const states: StoredRow[] = []
+    // Every state is held anyway: the inputs are read together, then combined in input order.
     const decode = stateRowDecoder(target.aggregate)
-    for (const f of inputs) {
-      for await (const g of readFileRowGroups(ctx.bucket, schema, f, { decode })) states.push(...g)
-    }
+    const perInput = await mapLimit(inputs, ctx.options.concurrency, async f => {
+      const rows: StoredRow[] = []
+      for await (const g of readFileRowGroups(ctx.bucket, schema, f, { decode })) rows.push(...g)
+      return rows
+    })
+    const states = perInput.flat()
     const merged = mergeStateRows(target.aggregate, states)
     const tf = schema.timeField
     merged.sort((a, b) => (a[tf] as number) - (b[tf] as number))
@@ -59,7 +63,8 @@ export async function mergePartition(
     })
     if (out) outputs.push(out)
   } else if (inputs.length) {
-    const merged = mergeSorted(inputs.map(f => readFileRowGroups(ctx.bucket, schema, f)), schema.timeField)
+    const sources = inputs.map(f => readFileRowGroups(ctx.bucket, schema, f))
+    const merged = mergeSorted(sources, schema.timeField, ctx.options.concurrency)
     const state = { done: false }
     while (!state.done) {
       const rows = take(merged, ctx.options.maxRowsPerFile, state)

@@ -1,3 +1,5 @@
+import { DEFAULT_CONCURRENCY } from '../storage/index.js'
+
 /** Knobs for a compaction pass; defaults fit a once-a-minute cron in 128 MB. */
 export interface CompactionOptions {
   /** Wall-clock budget for one pass. Crons under an hour get ~30 s of CPU; leave headroom. */
@@ -47,6 +49,16 @@ export interface CompactionOptions {
    * a deploy that left it out by mistake loses nothing a rebuild cannot bring back.
    */
   droppedViewGraceMs: number
+  /**
+   * Storage requests one step keeps in flight at most (R2 answers in tens of ms, so a step that
+   * touches objects one at a time is as slow as their number): WAL segment GETs of an ingest step
+   * (read ahead of the in-order partition-budget decision, never beyond the batch), quarantine
+   * PUTs, the first row group of every merge input, view-rebuild sources, the sweep's LISTs and
+   * GC's delete batches (up to 1,000 keys each). Data files are built in memory before their PUT,
+   * so at most FILES_IN_MEMORY (4) of them are built or uploading at once, whatever this says.
+   * 1 runs every step one request at a time. Default DEFAULT_CONCURRENCY (16).
+   */
+  concurrency: number
 }
 
 export const DEFAULT_COMPACTION: CompactionOptions = {
@@ -63,4 +75,5 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   orphanAfterMs: 6 * 3_600_000,
   maxCasRetries: 5,
   droppedViewGraceMs: 7 * 86_400_000,
+  concurrency: DEFAULT_CONCURRENCY,
 }

@@ -1,16 +1,19 @@
 import type { StoredRow } from '../schema/index.js'
+import { mapLimit } from '../storage/index.js'
 
 /**
  * K-way merge of row streams that are each sorted by `timeField`, pulling one row
  * group at a time from each, so memory is k row groups however large the inputs.
- * Ties keep input order, which keeps the merge deterministic.
+ * Ties keep input order, which keeps the merge deterministic. The inputs are opened and their
+ * first groups fetched together, `limit` at a time (each is a footer and a group's GETs); later
+ * groups are fetched when their input runs out, so memory stays one group per input.
  */
-export async function* mergeSorted(inputs: AsyncIterator<StoredRow[]>[], timeField: string): AsyncGenerator<StoredRow> {
+export async function* mergeSorted(
+  inputs: AsyncIterator<StoredRow[]>[], timeField: string, limit = 1,
+): AsyncGenerator<StoredRow> {
+  const firsts = await mapLimit(inputs, limit, nextNonEmpty)
   const heads: { rows: StoredRow[]; pos: number; src: AsyncIterator<StoredRow[]> }[] = []
-  for (const src of inputs) {
-    const first = await nextNonEmpty(src)
-    if (first) heads.push({ rows: first, pos: 0, src })
-  }
+  for (const [i, first] of firsts.entries()) if (first) heads.push({ rows: first, pos: 0, src: inputs[i]! })
   while (heads.length) {
     let best = 0
     for (let i = 1; i < heads.length; i++) {

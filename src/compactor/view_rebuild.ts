@@ -2,7 +2,9 @@ import type { DataFile, LoadedManifest } from '../manifest/index.js'
 import { chainTransform, mergeStateRows } from '../mv/index.js'
 import { readFileRowGroups } from '../query/index.js'
 import type { StoredRow } from '../schema/index.js'
+import { mapLimit } from '../storage/index.js'
 import type { StepOutcome } from './commit_step.js'
+import { deleteKeys } from './concurrency.js'
 import { type PassContext, retentionCutoff } from './pass_context.js'
 import { pickViewRebuild } from './pickers.js'
 import { writePartitioned } from './view_writer.js'
@@ -22,20 +24,23 @@ export async function rebuildViewPartition(
   if (pick.skip) return { edit: { queue: [dequeue] }, written: [], result: { view: view.name, partition } }
   const root = ctx.collections.find(c => c.name === view.root)!
   const transform = chainTransform(view, ctx.views)
-  const derived: StoredRow[] = []
-  for (const file of pick.sources) {
+  // Sources are read together (one group of each at a time), derived rows kept in source order.
+  const perSource = await mapLimit(pick.sources, ctx.options.concurrency, async file => {
+    const out: StoredRow[] = []
     for await (const group of readFileRowGroups(ctx.bucket, root, file)) {
       const rows = group.filter(r => { const t = r[root.timeField] as number; return t >= from && t < to })
-      derived.push(...transform(rows))
+      out.push(...transform(rows))
     }
-  }
+    return out
+  })
+  const derived = perSource.flat()
   const rows = view.aggregate ? mergeStateRows(view.aggregate, derived) : derived
   // Rebuilt files are visible at once: a rebuild replaces what readers already see.
   const written: DataFile[] = (await writePartitioned(ctx, view, rows, ctx.now(), 1)).map(({ pending: _, ...f }) => f)
   // A rebuild can only produce rows of its own partition; anything else would be a bug in the range math.
   const stray = written.filter(f => f.partition !== partition)
   if (stray.length) {
-    await ctx.bucket.delete(written.map(f => f.key))
+    await deleteKeys(ctx.bucket, written.map(f => f.key), ctx.options.concurrency)
     throw new Error(`rebuilding ${view.name} ${partition} produced rows for ${stray.map(f => f.partition).join(', ')}`)
   }
   return {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { loadManifest } from '../../src/manifest/index.js'
-import { type Bucket, type BucketPutOptions, CountingBucket, MemoryBucket } from '../../src/storage/index.js'
+import {
+  type Bucket, type BucketPutOptions, CountingBucket, LatencyBucket, MemoryBucket,
+} from '../../src/storage/index.js'
 import { TailEvents, WorkerErrors } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
 import { FaultyBucket, InjectedFault } from '../helpers/faulty_bucket.js'
@@ -20,6 +22,47 @@ async function ingest(db: ReturnType<typeof store>['db'], n: number, batch: numb
   const events = makeEvents(n, { start: T0, spanMs: 3 * HOUR, seed })
   for (let i = 0; i < events.length; i += batch) await db.TailEvents.bulkCreate(events.slice(i, i + batch))
   return events
+}
+
+/** The crash tests run twice: on the bucket as is, and with the faulted pass behind random latency. */
+const CRASH_VARIANTS: [string, boolean][] = [['', false], [' (random latency, out-of-order completion)', true]]
+
+/**
+ * The operation counts to fault at: every one on the bucket as is; with latency, to stay within a
+ * few seconds, every `stride`-th (the start shifts with the pass's operation count) and always the
+ * last. Under latency which request is the Nth to reach storage varies with the seed (N), so the
+ * assertions cannot lean on one interleaving.
+ */
+function faultPoints(opsPerRun: number, latency: boolean, stride = 3): number[] {
+  const step = latency ? stride : 1
+  const start = latency ? 1 + (opsPerRun % stride) : 1
+  const out: number[] = []
+  for (let n = start; n <= opsPerRun; n += step) out.push(n)
+  if (out.at(-1) !== opsPerRun) out.push(opsPerRun)
+  return out
+}
+
+/** The faulty bucket behind a seeded LatencyBucket (0–4 ms a request, reordered), or none. */
+function slowed(faulty: FaultyBucket, latency: boolean, seed: number): LatencyBucket | null {
+  if (!latency) return null
+  const ms = { ms: 2, jitterMs: 2 }
+  return new LatencyBucket(faulty, { seed: seed + 1, latency: { get: ms, head: ms, put: ms, list: ms, delete: ms } })
+}
+
+/** Any schema with TailEvents (the views test's too); only compact() is called. */
+type VIEWS_OR_EVENTS = { TailEvents: typeof TailEvents }
+
+/**
+ * Runs one pass on `db`, or, when `slow` is given, on a second DB of the same schema over it (same
+ * clock), so only this pass pays the latency.
+ */
+async function compactOn(
+  slow: LatencyBucket | null, clock: { now: number }, options: Record<string, number>,
+  db?: { compact: (o?: Record<string, number>) => Promise<unknown> }, schema: object = { TailEvents },
+): Promise<unknown> {
+  if (!slow) return db!.compact(options)
+  const other = DB(schema as VIEWS_OR_EVENTS, { storage: slow, now: () => clock.now })
+  return other.compact(options)
 }
 
 describe('compaction', () => {
@@ -210,7 +253,10 @@ describe('compaction', () => {
     expect(canonical(await db.TailEvents.find())).toEqual(expected)
   })
 
-  it('survives a crash at every storage operation of a pass: the next pass finishes and no row is lost or doubled', async () => {
+  // Over a LatencyBucket the faulted pass runs with random latencies and out-of-order completion:
+  // its requests overlap and the fault hits whichever reaches storage Nth, so no assertion may
+  // depend on one interleaving (see faultPoints for the counts faulted).
+  it.each(CRASH_VARIANTS)('survives a crash at every storage operation of a pass%s: the next pass finishes and no row is lost or doubled', async (_, latency) => {
     async function setup() {
       const inner = new MemoryBucket()
       const faulty = new FaultyBucket(inner)
@@ -225,19 +271,24 @@ describe('compaction', () => {
     }
     // Count the operations of the clean pass, then fail at each one in turn.
     const probe = await setup()
-    await probe.db.compact({ maxL0Files: 2 })
+    const probeSlow = slowed(probe.faulty, latency, 0)
+    await compactOn(probeSlow, probe.clock, { maxL0Files: 2 }, probe.db)
     const opsPerRun = probe.faulty.count
+    if (probeSlow) expect(probeSlow.maxInFlight).toBeGreaterThan(1)
     const clean = (await probe.db.status()).lastPass!
     expect(clean).toMatchObject({ segmentsCompacted: 2, partitionsMerged: 3 })
     expect(clean.objectsDeleted).toBe(10) // the first batch's segments; the replaced L0 files wait out their grace
     expect(opsPerRun).toBeGreaterThan(15)
 
-    for (let n = 1; n <= opsPerRun; n++) {
+    for (const n of faultPoints(opsPerRun, latency)) {
       const { db, clock, inner, faulty } = await setup()
       const expected = canonical(await db.TailEvents.find())
       faulty.count = 0
       faulty.failAt = n
-      const outcome = await db.compact({ maxL0Files: 2 }).then(() => 'completed', (e: unknown) => e)
+      const slow = slowed(faulty, latency, n)
+      const outcome = await compactOn(slow, clock, { maxL0Files: 2 }, db).then(() => 'completed', (e: unknown) => e)
+      // The pass settles only once none of its requests is still on its way to storage.
+      if (slow) expect(slow.inFlight, `requests left in flight after a fault at op ${n}`).toBe(0)
       // Every step's fault fails the pass; the last operation, the summary's PUT, is only reported.
       if (n < opsPerRun) expect(outcome, `fault at op ${n}`).toBeInstanceOf(InjectedFault)
       else expect(outcome).toBe('completed')
@@ -257,7 +308,7 @@ describe('compaction', () => {
     }
   })
 
-  it('with views: a crash at every operation leaves collection and views exact after the next pass', async () => {
+  it.each(CRASH_VARIANTS)('with views%s: a crash at every operation leaves collection and views exact after the next pass', async (_, latency) => {
     const VIEWS = {
       TailEvents,
       WorkerErrors,
@@ -282,17 +333,21 @@ describe('compaction', () => {
       colo: canonical(await db.ColoErrors.find()),
     })
     const probe = await setup()
-    await probe.db.compact()
+    const probeSlow = slowed(probe.faulty, latency, 0)
+    await compactOn(probeSlow, probe.clock, { maxL0Files: 2 }, probe.db, VIEWS)
     const opsPerRun = probe.faulty.count
+    if (probeSlow) expect(probeSlow.maxInFlight).toBeGreaterThan(1)
     expect((await probe.db.status()).lastPass).toMatchObject({ segmentsCompacted: 2, viewsRefreshed: 1 })
     const hourlyAfterClean = canonical(await probe.db.Hourly.find())
 
-    for (let n = 1; n <= opsPerRun; n++) {
+    for (const n of faultPoints(opsPerRun, latency, 5)) {
       const { db, clock, inner, faulty } = await setup()
       const expected = await snapshot(db)
       faulty.count = 0
       faulty.failAt = n
-      const outcome = await db.compact().then(() => 'completed', (e: unknown) => e)
+      const slow = slowed(faulty, latency, n)
+      const outcome = await compactOn(slow, clock, { maxL0Files: 2 }, db, VIEWS).then(() => 'completed', (e: unknown) => e)
+      if (slow) expect(slow.inFlight, `requests left in flight after a fault at op ${n}`).toBe(0)
       // Every step's fault fails the pass; the last operation, the summary's PUT, is only reported.
       if (n < opsPerRun) expect(outcome, `fault at op ${n}`).toBeInstanceOf(InjectedFault)
       else expect(outcome).toBe('completed')

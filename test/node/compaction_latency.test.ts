@@ -1,0 +1,308 @@
+import { describe, expect, it } from 'vitest'
+import { DB } from '../../src/index.js'
+import { DEFAULT_COMPACTION } from '../../src/compactor/index.js'
+import { loadManifest, referencedKeys } from '../../src/manifest/index.js'
+import {
+  type Bucket, type BucketListOptions, type BucketPutOptions, type BucketRange, LatencyBucket, type LatencySpec,
+  MemoryBucket, createdAtOfKey, lastPassKey, listAll, manifestKey,
+} from '../../src/storage/index.js'
+import { TailEvents, WorkerErrors } from '../../src/tail/index.js'
+import { makeEvents } from '../helpers/events.js'
+import { FaultyBucket, InjectedFault } from '../helpers/faulty_bucket.js'
+import { canonical } from '../helpers/rows.js'
+
+/**
+ * Compaction over a bucket that answers like R2 (issue 9): a pass keeps requests in flight (reads
+ * ahead, uploads together, deletes in batches), and every invariant still holds with random
+ * latencies and out-of-order completion. No timings are asserted here; the bench measures them.
+ */
+
+const T0 = Date.parse('2024-01-15T06:00:00Z')
+const HOUR = 3_600_000
+const MINUTE = 60_000
+
+/** Every kind `spec` (small, so the tests stay fast); completions are reordered by the draws. */
+function r2Like(inner: Bucket, seed: number, spec: LatencySpec = { ms: 2, jitterMs: 2 }): LatencyBucket {
+  return new LatencyBucket(inner, { seed, latency: { get: spec, head: spec, put: spec, list: spec, delete: spec } })
+}
+
+async function backlog(bucket: Bucket, now: number, segments: number, perSegment: number, spanMs: number, seed = 1) {
+  const w = DB({ TailEvents }, { storage: bucket, now: () => now })
+  const events = makeEvents(segments * perSegment, { start: T0, spanMs, seed })
+  for (let i = 0; i < events.length; i += perSegment) await w.TailEvents.bulkCreate(events.slice(i, i + perSegment))
+  return events
+}
+
+/** What a compaction committed, without the random parts of file names. */
+async function shape(bucket: Bucket) {
+  const m = (await loadManifest(bucket, '', 0)).manifest
+  const c = m.collections.TailEvents!
+  return {
+    version: m.version,
+    consumed: c.consumed.map(s => s.key),
+    files: c.files.map(f => `${f.partition} L${f.level} ${f.rows}`).sort(),
+  }
+}
+
+describe('compaction over R2-like latency', () => {
+  it('a pass over a backlog keeps requests in flight, at most `concurrency`, and commits what a sequential pass does', async () => {
+    const now = T0 + 8 * HOUR // every hour quiet: the pass ingests, then merges
+    const base = new MemoryBucket()
+    const events = await backlog(base, now, 120, 10, 6 * HOUR)
+    const runs: Record<string, { shape: Awaited<ReturnType<typeof shape>>; ops: number; max: number; rows: string[] }> = {}
+    for (const concurrency of [1, 4, 16]) {
+      const inner = new MemoryBucket()
+      for await (const o of listAll(base, '')) await inner.put(o.key, await (await base.get(o.key))!.arrayBuffer())
+      const slow = r2Like(inner, concurrency)
+      const db = DB({ TailEvents }, { storage: slow, now: () => now })
+      const pass = await db.compact({ concurrency, maxSegmentsPerBatch: 50 })
+      expect(pass.rowsCompacted).toBe(events.length)
+      expect(slow.inFlight).toBe(0)
+      const { get, head, put, list, delete: del } = slow.ops
+      runs[concurrency] = {
+        shape: await shape(inner), ops: get + head + put + list + del, max: slow.maxInFlight,
+        rows: canonical(await DB({ TailEvents }, { storage: inner, now: () => now }).TailEvents.find()),
+      }
+    }
+    expect(runs[1]!.max).toBe(1)
+    expect(runs[4]!.max).toBeGreaterThan(1)
+    expect(runs[4]!.max).toBeLessThanOrEqual(4)
+    expect(runs[16]!.max).toBeGreaterThan(4)
+    expect(runs[16]!.max).toBeLessThanOrEqual(16)
+    for (const c of ['4', '16']) {
+      expect(runs[c]!.shape, `concurrency ${c}`).toEqual(runs[1]!.shape)
+      expect(runs[c]!.ops, `concurrency ${c}`).toBe(runs[1]!.ops)
+      expect(runs[c]!.rows, `concurrency ${c}`).toEqual(runs[1]!.rows)
+    }
+    expect(runs[1]!.rows).toHaveLength(events.length)
+  })
+
+  it('the partition budget decides in segment order: reading ahead changes no step, even a failed read not taken', async () => {
+    // Every segment spans 10 hours: a step of at most 24 partitions takes two or three and stops,
+    // with up to 16 more read ahead.
+    const now = T0 + 40 * HOUR
+    const base = new MemoryBucket()
+    await backlog(base, now, 40, 20, 30 * HOUR)
+    const opts = { maxPartitionsPerStep: 24, quietAfterMs: 100 * HOUR, maxL0Files: 1_000 }
+    const shapes = []
+    for (const concurrency of [1, 16]) {
+      const inner = new MemoryBucket()
+      for await (const o of listAll(base, '')) await inner.put(o.key, await (await base.get(o.key))!.arrayBuffer())
+      const slow = r2Like(inner, 7)
+      await DB({ TailEvents }, { storage: slow, now: () => now }).compact({ ...opts, concurrency })
+      shapes.push(await shape(inner))
+      if (concurrency > 1) expect(slow.maxInFlight).toBeGreaterThan(1)
+    }
+    expect(shapes[1]).toEqual(shapes[0])
+    expect(shapes[0]!.version).toBeGreaterThan(5) // many steps, each stopped by the budget
+
+    // A read ahead that fails, past where the first step stops: the step commits as if it never ran.
+    const inner = new MemoryBucket()
+    for await (const o of listAll(base, '')) await inner.put(o.key, await (await base.get(o.key))!.arrayBuffer())
+    const segs = (await inner.list({ prefix: 'wal/' })).objects.map(o => o.key)
+    const broken = segs[8]!
+    const failing: Bucket = Object.assign(Object.create(inner) as Bucket, {
+      get: (key: string, o?: { range?: BucketRange }) =>
+        key === broken ? Promise.reject(new Error('read failed')) : inner.get(key, o),
+    })
+    const slow = r2Like(failing, 3)
+    const db = DB({ TailEvents }, { storage: slow, now: () => now })
+    await expect(db.compact({ ...opts, concurrency: 16 })).rejects.toThrow('read failed')
+    // The failed step waited for its other reads: none of its requests outlives the pass.
+    expect(slow.inFlight).toBe(0)
+    // The steps before the one that needed the broken segment committed exactly what they do sequentially.
+    const partial = await shape(inner)
+    expect(partial.consumed.length).toBeGreaterThan(0)
+    expect(partial.consumed).not.toContain(broken)
+    expect(shapes[0]!.consumed.slice(0, partial.consumed.length)).toEqual(partial.consumed)
+  })
+
+  it('two compactors racing on one bucket, each with its own random latencies, end with every row exactly once', async () => {
+    for (const seed of [1, 2, 3]) {
+      const inner = new MemoryBucket()
+      const clock = { now: T0 + 3 * HOUR }
+      const options = (s: number) => ({
+        storage: r2Like(inner, s, { medianMs: 2, p99Ms: 8 }), now: () => clock.now,
+        compaction: { maxSegmentsPerBatch: 3, maxL0Files: 2 },
+      })
+      const a = DB({ TailEvents }, options(seed * 10))
+      const b = DB({ TailEvents }, options(seed * 10 + 1))
+      const w = DB({ TailEvents }, { storage: inner, now: () => clock.now })
+      const events = makeEvents(400, { start: T0, spanMs: 3 * HOUR, seed })
+      for (let i = 0; i < events.length; i += 20) await w.TailEvents.bulkCreate(events.slice(i, i + 20))
+      const expected = canonical(await w.TailEvents.find())
+      const [pa, pb] = await Promise.all([a.compact(), b.compact()])
+      expect(pa.segmentsCompacted + pb.segmentsCompacted, `seed ${seed}`).toBe(20)
+      expect(canonical(await w.TailEvents.find()), `seed ${seed}`).toEqual(expected)
+      const m = (await loadManifest(inner, '', 0)).manifest
+      expect(m.collections.TailEvents!.files.reduce((n, f) => n + f.rows, 0), `seed ${seed}`).toBe(400)
+      expect(new Set(m.collections.TailEvents!.consumed.map(c => c.key)).size).toBe(20)
+      // Nothing a loser wrote is left: every data object is live (nothing is old enough for GC yet).
+      const live = new Set(m.collections.TailEvents!.files.map(f => f.key))
+      const garbage = new Set(m.garbage.map(g => g.key))
+      const data = (await inner.list({ prefix: 'data/' })).objects.map(o => o.key)
+      expect(data.filter(k => !live.has(k) && !garbage.has(k)), `seed ${seed}`).toEqual([])
+    }
+  })
+
+  it('concurrency must be a positive integer', async () => {
+    const db = DB({ TailEvents }, { storage: new MemoryBucket(), now: () => T0 })
+    for (const concurrency of [0, -1, 1.5, Number.NaN]) {
+      await expect(db.compact({ concurrency }), String(concurrency)).rejects.toThrow(RangeError)
+    }
+    expect((await db.compact({ concurrency: 1 })).done).toBe(true)
+  })
+
+  it('GC deletes in batches of up to 1,000 keys, several in flight together', async () => {
+    const inner = new MemoryBucket()
+    const clock = { now: T0 + 3 * HOUR }
+    const w = DB({ TailEvents }, { storage: inner, now: () => clock.now })
+    const events = makeEvents(2_600, { start: T0, spanMs: 3 * HOUR, seed: 5 })
+    for (const e of events) await w.TailEvents.bulkCreate([e]) // 2,600 segments
+    await w.compact({ timeBudgetMs: 600_000 })
+    clock.now += DEFAULT_COMPACTION.graceMs + MINUTE
+    const slow = r2Like(inner, 5)
+    const pass = await DB({ TailEvents }, { storage: slow, now: () => clock.now }).compact()
+    expect(pass.objectsDeleted).toBeGreaterThanOrEqual(2_600)
+    expect(slow.ops.delete).toBe(Math.ceil(pass.objectsDeleted / 1000))
+    expect(slow.ops.deletedKeys).toBe(pass.objectsDeleted)
+    expect(slow.maxInFlight).toBeGreaterThan(1)
+    expect((await inner.list({ prefix: 'wal/' })).objects).toEqual([])
+  })
+})
+
+// Storage hygiene (safe-gc, crash-safe, single-winner) over random latency: the sequence of
+// test/node/storage_hygiene.test.ts, shorter, with every compactor behind its own LatencyBucket.
+
+const ORPHAN_AGE = DEFAULT_COMPACTION.orphanAfterMs
+const SCHEMA = {
+  TailEvents,
+  WorkerErrors,
+  ColoErrors: {
+    $from: 'WorkerErrors', $groupBy: ['colo', { hour: '$timestamp' }],
+    $compute: { n: { $count: '*' }, scripts: { $countDistinct: 'scriptName' } },
+  },
+  Hourly: {
+    $from: 'TailEvents', $groupBy: [{ hour: '$eventTimestamp' }], $compute: { n: { $count: '*' } },
+    $refresh: { mode: 'scheduled' as const, schedule: '0 * * * *' },
+  },
+}
+
+/** Records the keys put while `recording`, to know what a pass that died left behind. */
+class RecordingBucket implements Bucket {
+  recording: Set<string> | null = null
+  constructor(readonly inner: Bucket) {}
+  get(key: string, options?: { range?: BucketRange }) { return this.inner.get(key, options) }
+  head(key: string) { return this.inner.head(key) }
+  list(options?: BucketListOptions) { return this.inner.list(options) }
+  delete(keys: string | string[]) { return this.inner.delete(keys) }
+  put(key: string, value: string | ArrayBuffer | ArrayBufferView, options?: BucketPutOptions) {
+    this.recording?.add(key)
+    return this.inner.put(key, value, options)
+  }
+}
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32)
+}
+
+type Op = 'write' | 'pass' | 'recompact' | 'crash' | 'race' | 'time'
+const OPS: Op[] = ['write', 'write', 'write', 'pass', 'recompact', 'crash', 'crash', 'race', 'time', 'time']
+
+async function hygieneRun(seed: number, steps: number) {
+  const rand = lcg(seed)
+  const inner = new MemoryBucket()
+  // The fault counts requests as they reach storage, whose order the latencies shuffle.
+  const faulty = new FaultyBucket(inner)
+  const slowA = r2Like(faulty, seed * 2)
+  const slowB = r2Like(faulty, seed * 2 + 1)
+  const recorder = new RecordingBucket(slowA)
+  const clock = { now: T0 }
+  const options = (storage: Bucket) => ({
+    storage, now: () => clock.now, retention: { WorkerErrors: '3 hours' },
+    compaction: { maxL0Files: 2, maxSegmentsPerBatch: 2, quietAfterMs: 5 * MINUTE },
+  })
+  const a = DB(SCHEMA, options(recorder))
+  const b = DB(SCHEMA, options(slowB))
+  const writer = DB(SCHEMA, options(inner))
+  const crashOrphans = new Set<string>()
+  const done: Op[] = []
+  let crashes = 0
+  let retries = 0
+
+  const check = async (label: string) => {
+    // A pass settles only once none of its requests is still on its way.
+    expect(slowA.inFlight + slowB.inFlight, `seed ${seed}, requests in flight after ${label}`).toBe(0)
+    const m = (await loadManifest(inner, '', 0)).manifest
+    const referenced = referencedKeys(m)
+    const leaks: string[] = []
+    for await (const o of listAll(inner, '')) {
+      const k = o.key
+      if (referenced.has(k) || k === manifestKey('') || k === lastPassKey('') || k.startsWith('quarantine/')) continue
+      if (k.startsWith('wal/')) continue
+      const created = createdAtOfKey(k)
+      if (crashOrphans.has(k) && created !== null && created + ORPHAN_AGE > clock.now) continue
+      leaks.push(k)
+    }
+    expect(leaks, `seed ${seed}, after ${label} (ops: ${done.join(' ')})`).toEqual([])
+  }
+
+  for (let step = 0; step < steps; step++) {
+    const op = OPS[Math.floor(rand() * OPS.length)]!
+    done.push(op)
+    if (op === 'write') {
+      const span = 3 * HOUR
+      const n = 5 + Math.floor(rand() * 40)
+      await writer.TailEvents.bulkCreate(makeEvents(n, { start: clock.now - span, spanMs: span, seed: seed * 1000 + step }))
+    } else if (op === 'pass') {
+      retries += (await a.compact()).casRetries
+    } else if (op === 'recompact') {
+      const from = clock.now - Math.floor(rand() * 4) * HOUR
+      retries += (await a.recompact({ from: from - HOUR, to: from })).pass.casRetries
+    } else if (op === 'crash') {
+      faulty.count = 0
+      faulty.failAt = 1 + Math.floor(rand() * 60)
+      recorder.recording = new Set()
+      const work = rand() < 0.7 ? a.compact() : a.recompact({ from: clock.now - 2 * HOUR, to: clock.now })
+      const outcome = await work.then(() => 'completed', (e: unknown) => e)
+      faulty.failAt = Infinity
+      if (outcome instanceof InjectedFault) {
+        crashes++
+        for (const k of recorder.recording) crashOrphans.add(k)
+      } else if (outcome !== 'completed') throw outcome
+      recorder.recording = null
+    } else if (op === 'race') {
+      const [pa, pb] = await Promise.all([a.compact(), b.compact()])
+      retries += pa.casRetries + pb.casRetries
+    } else {
+      clock.now += Math.floor(rand() * 20) * MINUTE
+    }
+    await check(`${op} (step ${step})`)
+  }
+  clock.now += ORPHAN_AGE + 2 * DEFAULT_COMPACTION.graceMs
+  for (let i = 0; i < 3; i++) await a.compact()
+  crashOrphans.clear()
+  await check('the final collection')
+  return { ops: done, crashes, retries, maxInFlight: Math.max(slowA.maxInFlight, slowB.maxInFlight) }
+}
+
+describe('storage hygiene over random latency', () => {
+  it('after seeded writes, passes, recompacts, crashes and races, every object is accounted for', async () => {
+    let crashes = 0
+    let retries = 0
+    let maxInFlight = 0
+    const seen = new Set<Op>()
+    for (const seed of [11, 12, 13]) {
+      const r = await hygieneRun(seed, 30)
+      crashes += r.crashes
+      retries += r.retries
+      maxInFlight = Math.max(maxInFlight, r.maxInFlight)
+      for (const op of r.ops) seen.add(op)
+    }
+    expect([...seen].sort()).toEqual([...new Set(OPS)].sort())
+    expect(crashes).toBeGreaterThan(2)
+    expect(retries).toBeGreaterThan(0)
+    expect(maxInFlight).toBeGreaterThan(1)
+  }, 120_000)
+})
