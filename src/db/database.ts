@@ -158,7 +158,7 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
     if (views.length) await ready()
     return {
       bucket: await bucket(), prefix, collections: schemas, views, retention, now,
-      options: { ...options.compaction, ...extra },
+      options: { concurrency, ...options.compaction, ...extra },
     }
   }
 

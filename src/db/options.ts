@@ -23,8 +23,9 @@ export interface DBOptions {
    */
   retention?: Record<string, string | number>
   /**
-   * Storage requests one read keeps in flight (files and WAL segments read ahead); R2 answers in
-   * tens of milliseconds, so a query touching many objects waits on latency / concurrency. Default 16.
+   * Storage requests a read or a compaction pass keeps in flight (`compaction.concurrency` and
+   * find's `concurrency` override it); R2 answers in tens of milliseconds, so a path touching many
+   * objects waits about latency × objects / concurrency. Default 16.
    */
   concurrency?: number
   /** Default limits of every query (find(), db.sql): timeoutMs, maxRows, maxJoinPairs (docs/guarantees.md). */
