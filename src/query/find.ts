@@ -178,6 +178,15 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     }
     const skip = options.skip ?? 0
     const limit = options.limit ?? Infinity
+    // Sorted first by the time field with a limit: once the best rows are found, files and
+    // segments entirely later (earlier, descending) than the worst of them are not read.
+    const best: StoredRow[] = []
+    const tf = target.stored.timeField
+    const [first] = sortKeys
+    const timeOrdered = target.stored === target.output && first !== undefined
+      && first[0].length === 1 && first[0][0] === tf && Number.isFinite(limit)
+    const worstKept = () => (best.length >= skip + limit ? best[best.length - 1]![tf] as number : undefined)
+    const order = timeOrdered ? { dir: first![1], bound: worstKept } : undefined
     await this.ctx.ready?.()
     const bucket = await this.ctx.bucket()
     const scanned = scanCollection(bucket, target.stored, {
@@ -187,6 +196,7 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
       ...(target.aggregate ? { decode: stateRowDecoder(target.aggregate) } : {}),
       ...(target.wal !== undefined ? { wal: target.wal } : {}),
       ...(this.ctx.snapshot ? { manifest: this.ctx.snapshot() } : {}),
+      ...(order ? { order } : {}),
     }, stats)
     const rows = target.aggregate ? finalized(target.aggregate, scanned, budget) : scanned
     const shape = (row: StoredRow) => projection.apply(toPublicRow(schema, row, roots ?? undefined)) as T
@@ -217,7 +227,6 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
         return 0
       }
       const keep = skip + limit
-      const best: StoredRow[] = []
       for await (const row of rows) {
         budget.check()
         if (!predicate(row)) continue

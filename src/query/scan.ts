@@ -2,7 +2,7 @@ import { type DataFile, type Manifest, loadManifest } from '../manifest/index.js
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../storage/index.js'
 import { R2WalTail, type SegmentRef, isReadableSegment, pendingSegments } from '../wal/index.js'
-import { type Source, inOrder } from './prefetch.js'
+import { type ReadAhead, type Source, inOrder } from './prefetch.js'
 import { type RowDecoder, readFileRowGroups } from './parquet_reader.js'
 import type { Pruner } from './pruning.js'
 import { MissingObjectError } from './r2_buffer.js'
@@ -55,6 +55,12 @@ export interface ScanOptions {
   columns?: readonly string[]
   /** Storage requests the scan keeps in flight: files and WAL segments read ahead (DB `concurrency`). */
   concurrency: number
+  /**
+   * A find sorted first by the time field: files and segments are read in that order, and those
+   * whose whole time range lies beyond `bound()` (the worst row a sorted find with enough rows
+   * keeps) are not read at all.
+   */
+  order?: { dir: 1 | -1; bound: () => number | undefined }
   /** Applied to the rows of each Parquet row group (an aggregating view's state format). */
   decode?: RowDecoder
   /**
@@ -166,8 +172,17 @@ export async function* scanCollection(
     const pruner = options.pruner
     const walSchema = options.wal ? options.wal.schema : schema
     const transform = options.wal ? options.wal.transform : undefined
-    const readAhead = { concurrency: options.concurrency, maxWeight: READ_AHEAD_BYTES }
-    const fileSources = plan.files.map((file): Source<StoredRow[]> => ({
+    const readAhead: ReadAhead = { concurrency: options.concurrency, maxWeight: READ_AHEAD_BYTES }
+    const order = options.order
+    if (order) readAhead.rampUp = true
+    const beyond = (r: { minTime: number; maxTime: number }) => {
+      const b = order?.bound()
+      return b !== undefined && (order!.dir === 1 ? r.minTime > b : r.maxTime < b)
+    }
+    const byOrder = <R extends { minTime: number; maxTime: number }>(list: R[]) =>
+      !order ? list : [...list].sort((a, b) => (order.dir === 1 ? a.minTime - b.minTime : b.maxTime - a.maxTime))
+    const fileSources = byOrder(plan.files).map((file): Source<StoredRow[]> => ({
+      ...(order ? { skip: () => beyond(file) } : {}),
       // A file open ahead holds one decoded row group (at most ROW_GROUP_BYTES of record data).
       weight: Math.min(file.bytes * 8, 2 << 20),
       open: () => {
@@ -184,7 +199,8 @@ export async function* scanCollection(
       for (const row of group) if (inRange(row)) { stats.rowsRead++; yield row }
     }
     const readable = plan.segments.filter(seg => isReadableSegment(seg) || (stats.segmentsSkipped++, false))
-    const segmentSources = readable.map((seg): Source<StoredRow[]> => ({
+    const segmentSources = byOrder(readable).map((seg): Source<StoredRow[]> => ({
+      ...(order ? { skip: () => beyond(seg) } : {}),
       weight: seg.size,
       open: () => walRows(tail, seg, walSchema, stats),
     }))
