@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { DEFAULT_COMPACTION } from '../../src/compactor/index.js'
-import { loadManifest, referencedKeys } from '../../src/manifest/index.js'
-import {
-  type Bucket, type BucketListOptions, type BucketPutOptions, type BucketRange, LatencyBucket, type LatencySpec,
-  MemoryBucket, createdAtOfKey, lastPassKey, listAll, manifestKey,
-} from '../../src/storage/index.js'
-import { TailEvents, WorkerErrors } from '../../src/tail/index.js'
+import { loadManifest } from '../../src/manifest/index.js'
+import { type Bucket, type BucketRange, LatencyBucket, type LatencySpec, MemoryBucket, listAll } from '../../src/storage/index.js'
+import { TailEvents } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
-import { FaultyBucket, InjectedFault } from '../helpers/faulty_bucket.js'
 import { canonical } from '../helpers/rows.js'
 
 /**
@@ -169,140 +165,4 @@ describe('compaction over R2-like latency', () => {
     expect(slow.maxInFlight).toBeGreaterThan(1)
     expect((await inner.list({ prefix: 'wal/' })).objects).toEqual([])
   })
-})
-
-// Storage hygiene (safe-gc, crash-safe, single-winner) over random latency: the sequence of
-// test/node/storage_hygiene.test.ts, shorter, with every compactor behind its own LatencyBucket.
-
-const ORPHAN_AGE = DEFAULT_COMPACTION.orphanAfterMs
-const SCHEMA = {
-  TailEvents,
-  WorkerErrors,
-  ColoErrors: {
-    $from: 'WorkerErrors', $groupBy: ['colo', { hour: '$timestamp' }],
-    $compute: { n: { $count: '*' }, scripts: { $countDistinct: 'scriptName' } },
-  },
-  Hourly: {
-    $from: 'TailEvents', $groupBy: [{ hour: '$eventTimestamp' }], $compute: { n: { $count: '*' } },
-    $refresh: { mode: 'scheduled' as const, schedule: '0 * * * *' },
-  },
-}
-
-/** Records the keys put while `recording`, to know what a pass that died left behind. */
-class RecordingBucket implements Bucket {
-  recording: Set<string> | null = null
-  constructor(readonly inner: Bucket) {}
-  get(key: string, options?: { range?: BucketRange }) { return this.inner.get(key, options) }
-  head(key: string) { return this.inner.head(key) }
-  list(options?: BucketListOptions) { return this.inner.list(options) }
-  delete(keys: string | string[]) { return this.inner.delete(keys) }
-  put(key: string, value: string | ArrayBuffer | ArrayBufferView, options?: BucketPutOptions) {
-    this.recording?.add(key)
-    return this.inner.put(key, value, options)
-  }
-}
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32)
-}
-
-type Op = 'write' | 'pass' | 'recompact' | 'crash' | 'race' | 'time'
-const OPS: Op[] = ['write', 'write', 'write', 'pass', 'recompact', 'crash', 'crash', 'race', 'time', 'time']
-
-async function hygieneRun(seed: number, steps: number) {
-  const rand = lcg(seed)
-  const inner = new MemoryBucket()
-  // The fault counts requests as they reach storage, whose order the latencies shuffle.
-  const faulty = new FaultyBucket(inner)
-  const slowA = r2Like(faulty, seed * 2)
-  const slowB = r2Like(faulty, seed * 2 + 1)
-  const recorder = new RecordingBucket(slowA)
-  const clock = { now: T0 }
-  const options = (storage: Bucket) => ({
-    storage, now: () => clock.now, retention: { WorkerErrors: '3 hours' },
-    compaction: { maxL0Files: 2, maxSegmentsPerBatch: 2, quietAfterMs: 5 * MINUTE },
-  })
-  const a = DB(SCHEMA, options(recorder))
-  const b = DB(SCHEMA, options(slowB))
-  const writer = DB(SCHEMA, options(inner))
-  const crashOrphans = new Set<string>()
-  const done: Op[] = []
-  let crashes = 0
-  let retries = 0
-
-  const check = async (label: string) => {
-    // A pass settles only once none of its requests is still on its way.
-    expect(slowA.inFlight + slowB.inFlight, `seed ${seed}, requests in flight after ${label}`).toBe(0)
-    const m = (await loadManifest(inner, '', 0)).manifest
-    const referenced = referencedKeys(m)
-    const leaks: string[] = []
-    for await (const o of listAll(inner, '')) {
-      const k = o.key
-      if (referenced.has(k) || k === manifestKey('') || k === lastPassKey('') || k.startsWith('quarantine/')) continue
-      if (k.startsWith('wal/')) continue
-      const created = createdAtOfKey(k)
-      if (crashOrphans.has(k) && created !== null && created + ORPHAN_AGE > clock.now) continue
-      leaks.push(k)
-    }
-    expect(leaks, `seed ${seed}, after ${label} (ops: ${done.join(' ')})`).toEqual([])
-  }
-
-  for (let step = 0; step < steps; step++) {
-    const op = OPS[Math.floor(rand() * OPS.length)]!
-    done.push(op)
-    if (op === 'write') {
-      const span = 3 * HOUR
-      const n = 5 + Math.floor(rand() * 40)
-      await writer.TailEvents.bulkCreate(makeEvents(n, { start: clock.now - span, spanMs: span, seed: seed * 1000 + step }))
-    } else if (op === 'pass') {
-      retries += (await a.compact()).casRetries
-    } else if (op === 'recompact') {
-      const from = clock.now - Math.floor(rand() * 4) * HOUR
-      retries += (await a.recompact({ from: from - HOUR, to: from })).pass.casRetries
-    } else if (op === 'crash') {
-      faulty.count = 0
-      faulty.failAt = 1 + Math.floor(rand() * 60)
-      recorder.recording = new Set()
-      const work = rand() < 0.7 ? a.compact() : a.recompact({ from: clock.now - 2 * HOUR, to: clock.now })
-      const outcome = await work.then(() => 'completed', (e: unknown) => e)
-      faulty.failAt = Infinity
-      if (outcome instanceof InjectedFault) {
-        crashes++
-        for (const k of recorder.recording) crashOrphans.add(k)
-      } else if (outcome !== 'completed') throw outcome
-      recorder.recording = null
-    } else if (op === 'race') {
-      const [pa, pb] = await Promise.all([a.compact(), b.compact()])
-      retries += pa.casRetries + pb.casRetries
-    } else {
-      clock.now += Math.floor(rand() * 20) * MINUTE
-    }
-    await check(`${op} (step ${step})`)
-  }
-  clock.now += ORPHAN_AGE + 2 * DEFAULT_COMPACTION.graceMs
-  for (let i = 0; i < 3; i++) await a.compact()
-  crashOrphans.clear()
-  await check('the final collection')
-  return { ops: done, crashes, retries, maxInFlight: Math.max(slowA.maxInFlight, slowB.maxInFlight) }
-}
-
-describe('storage hygiene over random latency', () => {
-  it('after seeded writes, passes, recompacts, crashes and races, every object is accounted for', async () => {
-    let crashes = 0
-    let retries = 0
-    let maxInFlight = 0
-    const seen = new Set<Op>()
-    for (const seed of [11, 12, 13]) {
-      const r = await hygieneRun(seed, 30)
-      crashes += r.crashes
-      retries += r.retries
-      maxInFlight = Math.max(maxInFlight, r.maxInFlight)
-      for (const op of r.ops) seen.add(op)
-    }
-    expect([...seen].sort()).toEqual([...new Set(OPS)].sort())
-    expect(crashes).toBeGreaterThan(2)
-    expect(retries).toBeGreaterThan(0)
-    expect(maxInFlight).toBeGreaterThan(1)
-  }, 120_000)
 })
