@@ -44,7 +44,7 @@ export async function ingestBatch(
 ): Promise<StepOutcome<IngestResult> | null> {
   const state = loaded.manifest.collections[schema.name]
   const listed = await listSegments(ctx.bucket, ctx.prefix, schema.name)
-  const { pending, duplicates } = pendingSegments(listed, (state?.consumed ?? []).map(c => c.key))
+  const { pending, duplicates, retries } = pendingSegments(listed, (state?.consumed ?? []).map(c => c.key))
   if (!pending.length && !duplicates.length) return null
 
   const taken: ReadSegment[] = []
@@ -67,8 +67,9 @@ export async function ingestBatch(
         // bulkCreate never writes such a segment; keep a foreign one whole, with the reason.
         const reason = `spans ${own.length} hour partitions, over the limit of ${MAX_SEGMENT_PARTITIONS} ` +
           'per segment; replay its rows with bulkCreate, which splits them'
-        seg.rejects = [...seg.byPartition.values()].flat()
-          .map((event, index) => ({ index, reason, event, segment: ref.key }))
+        // Added to what was already set apart (bad lines, misfits), never in place of it.
+        seg.rejects.push(...[...seg.byPartition.values()].flat()
+          .map((event, index) => ({ index, reason, event, segment: ref.key })))
         seg.byPartition.clear()
         seg.rows = 0
       } else if (!fitsPartitionBudget(partitions, own, ctx.options.maxPartitionsPerStep, taken.length)) {
@@ -124,9 +125,12 @@ export async function ingestBatch(
     else views.get(job.name)!.push(file)
   }
 
+  // A retry goes with the segment it repeats: consumed in the same commit, never before it.
+  const takenIds = new Set([...taken.map(s => s.ref.id), ...inPlace.map(s => s.ref.id)])
+  const settled = [...duplicates, ...retries.filter(r => takenIds.has(r.id))]
   const consumed = [
     ...taken.map(s => ({ key: s.ref.key })),
-    ...duplicates.map(s => ({ key: s.key })),
+    ...settled.map(s => ({ key: s.key })),
     ...inPlace.map(s => ({ key: s.ref.key, quarantined: s.reason })),
   ]
   const collections: Record<string, CollectionEdit> = { [schema.name]: { added: files, consumed } }
@@ -137,7 +141,7 @@ export async function ingestBatch(
     // Quarantine copies are kept even if the commit loses: they are evidence, not data.
     written,
     result: {
-      segments: consumedPending + duplicates.length,
+      segments: consumedPending + settled.length,
       rows: taken.reduce((n, s) => n + s.rows, 0),
       files: files.length,
       quarantined,

@@ -11,9 +11,15 @@ import { mapLimit } from '../storage/index.js'
 export async function* mergeSorted(
   inputs: AsyncIterator<StoredRow[]>[], timeField: string, limit = 1,
 ): AsyncGenerator<StoredRow> {
-  const firsts = await mapLimit(inputs, limit, nextNonEmpty)
   const heads: { rows: StoredRow[]; pos: number; src: AsyncIterator<StoredRow[]> }[] = []
-  for (const [i, first] of firsts.entries()) if (first) heads.push({ rows: first, pos: 0, src: inputs[i]! })
+  try {
+    const firsts = await mapLimit(inputs, limit, nextNonEmpty)
+    for (const [i, first] of firsts.entries()) if (first) heads.push({ rows: first, pos: 0, src: inputs[i]! })
+  } catch (e) {
+    // One input failed: release the others, which may hold an open file and a fetched group.
+    await Promise.allSettled(inputs.map(i => i.return?.()))
+    throw e
+  }
   while (heads.length) {
     let best = 0
     for (let i = 1; i < heads.length; i++) {

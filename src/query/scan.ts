@@ -1,7 +1,7 @@
 import { type DataFile, type Manifest, loadManifest } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../storage/index.js'
-import { R2WalTail, type SegmentRef, isReadableSegment, pendingSegments } from '../wal/index.js'
+import { MAX_SEGMENT_PARTITIONS, R2WalTail, type SegmentRef, isReadableSegment, pendingSegments } from '../wal/index.js'
 import { type ReadAhead, type Source, inOrder } from './prefetch.js'
 import { type RowDecoder, readFileRowGroups } from './parquet_reader.js'
 import type { Pruner } from './pruning.js'
@@ -25,8 +25,9 @@ export interface ScanStats {
   segmentsConsidered: number
   segmentsRead: number
   /**
-   * WAL segments a read passed over because they cannot be loaded (larger than the segment
-   * limit: only a foreign writer makes one; compaction quarantines them in place).
+   * WAL segments a read passed over: larger than the segment limit, or spread over more hour
+   * partitions than a segment may hold (only a foreign writer makes either; compaction
+   * quarantines them).
    */
   segmentsSkipped: number
   /**
@@ -212,6 +213,8 @@ export async function* scanCollection(
   }
 }
 
+const HOUR_MS = 3_600_000
+
 /** Bytes of files and segments a scan reads ahead of the one it is consuming. */
 const READ_AHEAD_BYTES = 16 << 20
 
@@ -237,6 +240,14 @@ async function* walRows(
     const n = recheckStoredRow(schema, raw)
     if (n.ok) rows.push(n.row)
     else stats.walLinesSkipped++
+  }
+  // Compaction quarantines a (foreign) segment spread over more hours than a segment may hold;
+  // a read leaves it out too, so its rows are not there before compaction and gone after.
+  const hourOf = (r: StoredRow) => Math.floor((r[schema.timeField] as number) / HOUR_MS)
+  if (Math.floor(seg.maxTime / HOUR_MS) - Math.floor(seg.minTime / HOUR_MS) >= MAX_SEGMENT_PARTITIONS
+    && new Set(rows.map(hourOf)).size > MAX_SEGMENT_PARTITIONS) {
+    stats.segmentsSkipped++
+    return
   }
   yield rows
 }

@@ -5,10 +5,16 @@ export interface PendingSegments {
   /** Segments still to be compacted, oldest ingest first: each holds rows no file holds yet. */
   pending: SegmentRef[]
   /**
-   * Retries of a batch that another segment already carries (same id): never read, and marked
-   * consumed by the next ingest step so garbage collection deletes them.
+   * Retries of a batch the manifest has already consumed (their id is consumed): never read, and
+   * marked consumed by the next ingest step so garbage collection deletes them.
    */
   duplicates: SegmentRef[]
+  /**
+   * Retries of a batch whose first segment is still pending: never read, and marked consumed only
+   * in the step that ingests that first segment — consumed earlier, their id would make the first
+   * one look like a duplicate of them.
+   */
+  retries: SegmentRef[]
 }
 
 /**
@@ -20,18 +26,18 @@ export interface PendingSegments {
  */
 export function pendingSegments(listed: readonly SegmentRef[], consumedKeys: Iterable<string>): PendingSegments {
   const consumed = new Set(consumedKeys)
-  const seen = new Set<string>()
+  const consumedIds = new Set<string>()
   for (const key of consumed) {
     const id = segmentIdOfKey(key)
-    if (id) seen.add(id)
+    if (id) consumedIds.add(id)
   }
-  const pending: SegmentRef[] = []
-  const duplicates: SegmentRef[] = []
+  const pendingIds = new Set<string>()
+  const out: PendingSegments = { pending: [], duplicates: [], retries: [] }
   for (const seg of [...listed].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     if (consumed.has(seg.key)) continue
-    if (seen.has(seg.id)) { duplicates.push(seg); continue }
-    seen.add(seg.id)
-    pending.push(seg)
+    if (consumedIds.has(seg.id)) out.duplicates.push(seg)
+    else if (pendingIds.has(seg.id)) out.retries.push(seg)
+    else { pendingIds.add(seg.id); out.pending.push(seg) }
   }
-  return { pending, duplicates }
+  return out
 }

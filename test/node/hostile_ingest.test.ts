@@ -289,3 +289,42 @@ describe('projections over hostile rows', () => {
     expect(hidden[0]!.event).toEqual({})
   })
 })
+
+describe('review findings', () => {
+  it('a retry whose first segment is not in the current ingest step is consumed with it, never before', async () => {
+    const bucket = new MemoryBucket()
+    let now = T0
+    const db = DB({ TailEvents }, { storage: bucket, now: () => now })
+    await db.TailEvents.bulkCreate([one(1)])
+    now += 1
+    await db.TailEvents.bulkCreate([one(2)])
+    now += 1
+    const batch = [one(3), one(4), one(5)]
+    await db.TailEvents.bulkCreate(batch, { idempotencyKey: 'k-1' })
+    now += 1
+    await db.TailEvents.bulkCreate(batch, { idempotencyKey: 'k-1' }) // the retry
+    expect((await db.TailEvents.find()).length).toBe(5)
+    now += 2 * HOUR
+    await db.compact({ maxSegmentsPerBatch: 1 })
+    expect((await db.TailEvents.find()).length).toBe(5)
+    expect((await db.status()).collections.TailEvents!.wal.segments).toBe(0)
+  })
+
+  it('a foreign segment over more hours than a segment may hold reads the same (absent) before and after compaction', async () => {
+    const bucket = new MemoryBucket()
+    let now = T0 + 40 * HOUR
+    const db = DB({ TailEvents }, { storage: bucket, now: () => now })
+    await db.TailEvents.bulkCreate([one(1)])
+    const good = JSON.parse(JSON.stringify({ ...one(0), eventTimestamp: T0 })) as Record<string, unknown>
+    const lines = Array.from({ length: 30 }, (_, h) => JSON.stringify({ ...good, eventTimestamp: T0 + h * HOUR }))
+    await bucket.put(segmentKey('', 'TailEvents', T0, T0, T0 + 29 * HOUR, 'spread1'), lines.join('\n') + '\n')
+    const before = db.TailEvents.find()
+    expect((await before).length).toBe(1)
+    expect(before.stats!.segmentsSkipped).toBe(1)
+    await db.compact()
+    now += HOUR
+    expect((await db.TailEvents.find()).length).toBe(1)
+    const q = (await objects(bucket, 'quarantine/')).map(o => o.key)
+    expect(q).toEqual(['quarantine/TailEvents/wal-' + segmentKey('', 'TailEvents', T0, T0, T0 + 29 * HOUR, 'spread1').split('/').pop()])
+  })
+})
