@@ -26,7 +26,6 @@ export interface MergeResult {
   last: boolean
 }
 
-export { MERGE_FILE_BYTES } from './pickers.js'
 
 /**
  * Rewrites the picked files of one partition into L1 files: a streaming k-way merge by
