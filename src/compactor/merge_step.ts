@@ -26,7 +26,6 @@ export interface MergeResult {
   last: boolean
 }
 
-
 /**
  * Rewrites the picked files of one partition into L1 files: a streaming k-way merge by
  * time, so memory stays at one row group per input (bounded-work). The edit removes the inputs,
