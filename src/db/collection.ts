@@ -1,7 +1,7 @@
 import { type Filter, loadDigest } from '../expr/index.js'
 import { FindQuery, collectionTarget, type FindContext, type FindOptions } from '../query/index.js'
 import { type CollectionSchema, normalizeRow } from '../schema/index.js'
-import { type Bucket, batchQuarantineKey } from '../storage/index.js'
+import { type Bucket, batchQuarantineKey, utf8Length } from '../storage/index.js'
 import {
   type EncodedRow, MAX_EVENT_BYTES, type QuarantineEntry, WalWriteError, type WalWriter, batchId, quarantineBody,
   randomBatchKey, writeQuarantine,
@@ -143,14 +143,3 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
   }
 }
 
-/** UTF-8 size of a string without encoding it (JSON.stringify output has no lone surrogates). */
-function utf8Length(s: string): number {
-  let n = s.length
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c >= 0xd800 && c <= 0xdbff) { n += 2; i++ } // a pair: 2 units, 4 bytes
-    else if (c >= 0x800) n += 2
-    else if (c >= 0x80) n += 1
-  }
-  return n
-}

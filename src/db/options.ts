@@ -1,6 +1,6 @@
 import type { CompactionOptions } from '../compactor/index.js'
 import type { QueryLimits } from '../query/index.js'
-import type { StorageOption } from '../storage/index.js'
+import { type StorageOption, utf8Length } from '../storage/index.js'
 
 export interface DBOptions {
   /**
@@ -54,7 +54,7 @@ export function normalizePrefix(prefix: string | undefined): string {
   const shown = long ? `${JSON.stringify(prefix.slice(0, 80))}…` : JSON.stringify(prefix)
   const bad = (why: string) => new DBConfigError(`prefix ${shown} ${why}; ${PREFIX_RULE}`)
   if (typeof prefix !== 'string') throw bad(`is a ${typeof prefix}, not a string`)
-  const bytes = new TextEncoder().encode(prefix).byteLength
+  const bytes = utf8Length(prefix)
   if (bytes > MAX_PREFIX_BYTES) throw bad(`is ${bytes} bytes long`)
   if (/[\x00-\x1f\x7f-\x9f]/.test(prefix)) throw bad('holds a control character')
   if (prefix.includes('\\')) throw bad('holds a backslash')

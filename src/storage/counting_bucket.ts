@@ -1,4 +1,5 @@
 import type { Bucket, BucketListOptions, BucketPutOptions, BucketRange } from './bucket.js'
+import { utf8Length } from './utf8.js'
 
 /** R2 operations made, by the kind R2 bills (PUT/LIST are Class A, GET/HEAD Class B, DELETE free). */
 export interface OpCounts {
@@ -47,7 +48,7 @@ export class CountingBucket implements Bucket {
   }
   put(key: string, value: string | ArrayBuffer | ArrayBufferView, options?: BucketPutOptions) {
     this.ops.put++
-    this.ops.bytesWritten += typeof value === 'string' ? new TextEncoder().encode(value).byteLength : value.byteLength
+    this.ops.bytesWritten += typeof value === 'string' ? utf8Length(value) : value.byteLength
     return this.inner.put(key, value, options)
   }
   list(options?: BucketListOptions) {

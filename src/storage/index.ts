@@ -13,3 +13,4 @@ export {
   partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey, segmentQuarantineKey, walPrefix,
 } from './layout.js'
 export { DEFAULT_CONCURRENCY, mapLimit } from './concurrency.js'
+export { utf8Length } from './utf8.js'
