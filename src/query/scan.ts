@@ -1,6 +1,6 @@
 import { type DataFile, type Manifest, loadManifest } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
-import { type Bucket, CountingBucket, type OpCounts, emptyOpCounts } from '../storage/index.js'
+import { type Bucket, CountingBucket, type OpCounts, PARTITION_MS, emptyOpCounts } from '../storage/index.js'
 import { MAX_SEGMENT_PARTITIONS, R2WalTail, type SegmentRef, isReadableSegment, pendingSegments } from '../wal/index.js'
 import { type ReadAhead, type Source, inOrder } from './prefetch.js'
 import { type RowDecoder, readFileRowGroups } from './parquet_reader.js'
@@ -213,8 +213,6 @@ export async function* scanCollection(
   }
 }
 
-const HOUR_MS = 3_600_000
-
 /** Bytes of files and segments a scan reads ahead of the one it is consuming. */
 const READ_AHEAD_BYTES = 16 << 20
 
@@ -243,8 +241,8 @@ async function* walRows(
   }
   // Compaction quarantines a (foreign) segment spread over more hours than a segment may hold;
   // a read leaves it out too, so its rows are not there before compaction and gone after.
-  const hourOf = (r: StoredRow) => Math.floor((r[schema.timeField] as number) / HOUR_MS)
-  if (Math.floor(seg.maxTime / HOUR_MS) - Math.floor(seg.minTime / HOUR_MS) >= MAX_SEGMENT_PARTITIONS
+  const hourOf = (r: StoredRow) => Math.floor((r[schema.timeField] as number) / PARTITION_MS)
+  if (Math.floor(seg.maxTime / PARTITION_MS) - Math.floor(seg.minTime / PARTITION_MS) >= MAX_SEGMENT_PARTITIONS
     && new Set(rows.map(hourOf)).size > MAX_SEGMENT_PARTITIONS) {
     stats.segmentsSkipped++
     return

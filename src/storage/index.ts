@@ -10,7 +10,7 @@ export { openBucket, type StorageOption } from './open.js'
 export { listAll } from './list_all.js'
 export {
   batchQuarantineKey, createdAtOfKey, dataFileKey, dataPrefix, isOwnKey, lastPassKey, manifestKey, parseSegmentKey,
-  partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey, segmentQuarantineKey, walPrefix,
+  PARTITION_MS, partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey, segmentQuarantineKey, walPrefix,
 } from './layout.js'
 export { DEFAULT_CONCURRENCY, mapLimit } from './concurrency.js'
 export { utf8Length } from './utf8.js'

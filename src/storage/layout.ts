@@ -13,7 +13,8 @@
  */
 
 const PAD = 15
-const HOUR_MS = 3_600_000
+/** The width of a partition: every collection and view is cut on UTC hours. */
+export const PARTITION_MS = 3_600_000
 const SEGMENT_NAME = /^(\d{15})-(\d{15})-(\d{15})-([a-z0-9]+)\.ndjson$/
 const DATA_FILE_NAME = /\/(\d{15})-L\d-[a-z0-9]+\.parquet$/
 const PARTITION = /^dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})$/
@@ -83,7 +84,7 @@ export function dataPrefix(prefix: string, collection: string): string {
 
 /** The hour partition of an instant: `dt=YYYY-MM-DD/hour=HH`, in UTC. */
 export function partitionOf(ms: number): string {
-  const iso = new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString()
+  const iso = new Date(Math.floor(ms / PARTITION_MS) * PARTITION_MS).toISOString()
   return `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`
 }
 
@@ -92,7 +93,7 @@ export function partitionRange(partition: string): [number, number] {
   const m = PARTITION.exec(partition)
   if (!m) throw new RangeError(`not a partition name: ${partition}`)
   const start = Date.parse(`${m[1]}T${m[2]}:00:00.000Z`)
-  return [start, start + HOUR_MS]
+  return [start, start + PARTITION_MS]
 }
 
 export interface DataFileName {

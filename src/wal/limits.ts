@@ -22,6 +22,3 @@ export const MAX_SEGMENT_PARTITIONS = 24
  * quarantines it in place.
  */
 export const MAX_SEGMENT_READ_BYTES = 16 << 20
-
-/** Hour partitions are cut on UTC hours (the manifest's `dt=/hour=`). */
-export const HOUR_MS = 3_600_000

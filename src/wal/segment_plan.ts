@@ -1,4 +1,5 @@
-import { HOUR_MS, MAX_SEGMENT_BYTES, MAX_SEGMENT_PARTITIONS } from './limits.js'
+import { PARTITION_MS } from '../storage/index.js'
+import { MAX_SEGMENT_BYTES, MAX_SEGMENT_PARTITIONS } from './limits.js'
 
 /** A row ready for the WAL: its JSON line, its event time and the line's UTF-8 size. */
 export interface EncodedRow {
@@ -23,7 +24,7 @@ export interface SegmentPlan {
  * and its parts get the same ids.
  */
 export function planSegments(rows: readonly EncodedRow[]): SegmentPlan[] {
-  const sorted = rows.map((row, i) => ({ row, i, hour: Math.floor(row.time / HOUR_MS) }))
+  const sorted = rows.map((row, i) => ({ row, i, hour: Math.floor(row.time / PARTITION_MS) }))
     .sort((a, b) => a.hour - b.hour || a.i - b.i)
   const plans: SegmentPlan[] = []
   let cur: SegmentPlan | null = null
