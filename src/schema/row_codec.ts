@@ -25,12 +25,21 @@ export function normalizeRow(schema: CollectionSchema, input: unknown): Normaliz
   }
 }
 
+const FIELD_NAMES = new WeakMap<CollectionSchema, ReadonlySet<string>>()
+
+/** A schema's field names, built once per schema: normalizeRow runs for every event on the tail path. */
+function fieldNames(schema: CollectionSchema): ReadonlySet<string> {
+  let names = FIELD_NAMES.get(schema)
+  if (!names) FIELD_NAMES.set(schema, names = new Set(schema.fields.map(f => f.name)))
+  return names
+}
+
 function normalizeObject(schema: CollectionSchema, input: unknown): Normalized {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, reason: `expected an object, got ${describe(input)}` }
   }
   const src = input as Record<string, unknown>
-  const known = new Set(schema.fields.map(f => f.name))
+  const known = fieldNames(schema)
   for (const key of Object.keys(src)) {
     if (!known.has(key) && src[key] !== undefined) {
       return { ok: false, reason: `unknown field ${JSON.stringify(key)}; ${schema.name} has ${[...known].join(', ')}` }
