@@ -233,6 +233,16 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
         recompact: req => core.recompact(req),
         status: () => core.status(),
         query: text => runSql({ text: rewriteIntervals(text), params: [] }, sqlTables(), findCtx),
+        find: (name, filter, opts) => {
+          if (!Object.hasOwn(collections, name)) {
+            throw new RangeError(`no collection or view named ${JSON.stringify(name)}; `
+              + `the schema has ${Object.keys(collections).join(', ')}`)
+          }
+          return collections[name]!.find(filter, opts)
+        },
+        tailCollection: tailCollection?.name ?? null,
+        errorsView: views.some(v => v.name === 'WorkerErrors') ? 'WorkerErrors' : null,
+        now,
       })
     },
   }

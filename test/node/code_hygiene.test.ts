@@ -30,7 +30,8 @@ const ALLOWED: Record<string, string[]> = {
   mv: ['expr', 'schema'],
   query: ['expr', 'manifest', 'mv', 'schema', 'storage', 'wal'],
   compactor: ['expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'wal'],
-  db: ['compactor', 'expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
+  dashboard: [],
+  db: ['compactor', 'dashboard', 'expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
 }
 
 const INVARIANTS = [
