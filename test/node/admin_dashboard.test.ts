@@ -108,7 +108,8 @@ describe('POST /admin/errors', () => {
     expect(got.total).toBe(failing.length)
     const expected = new Map<string, Date[]>()
     for (const e of failing) {
-      const k = `${e.exceptions![0]!.name}|${e.exceptions![0]!.message}`
+      const ex = e.exceptions![0] as { name: string; message: string }
+      const k = `${ex.name}|${ex.message}`
       expected.set(k, [...(expected.get(k) ?? []), e.eventTimestamp as Date])
     }
     expect(got.groups).toHaveLength(expected.size)
