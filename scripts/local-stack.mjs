@@ -34,6 +34,8 @@ export async function startLocalStack(options) {
   const [tailModules, producerModules] = await Promise.all([
     bundleWorker('wrangler.toml'), bundleWorker('examples/demo-producer/wrangler.toml'),
   ])
+  // Stacks name the module by the worker, not by the folder this runs in.
+  const named = (modules, name) => modules.map(m => ({ ...m, path: `/${name}/${m.path}` }))
   const mf = new Miniflare({
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
@@ -50,11 +52,11 @@ export async function startLocalStack(options) {
     },
     workers: [
       {
-        name: 'parquedb-tail', modules: tailModules, compatibilityDate: COMPAT, r2Buckets: ['PARQUEDB'],
+        name: 'parquedb-tail', modules: named(tailModules, 'parquedb-tail'), modulesRoot: '/', compatibilityDate: COMPAT, r2Buckets: ['PARQUEDB'],
         bindings: { PARQUEDB_ADMIN_TOKEN: options.token },
       },
       ...scripts.map(name => ({
-        name, modules: producerModules, compatibilityDate: COMPAT, tails: [`${name}-relay`],
+        name, modules: named(producerModules, name), modulesRoot: '/', compatibilityDate: COMPAT, tails: [`${name}-relay`],
         routes: [`${name}.example.com/*`],
       })),
       ...scripts.map(name => ({

@@ -5,7 +5,8 @@
  *   /login            401 (warn)                /missing            404 (warn)     /rate     429
  *   /slow             200 after a pause (warn)  /upstream           502 (console.error)
  *   /throw            throws a TypeError (console.error first): outcome "exception"
- *   /db               throws a DatabaseError: outcome "exception"
+ *   /db               throws a DatabaseError: outcome "exception". The runtime names any subclass of Error
+ *                     "Error" in the TraceItem; the class is on the stack's first line ("DatabaseError: ...")
  */
 class DatabaseError extends Error {
   override name = 'DatabaseError'

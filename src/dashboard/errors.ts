@@ -57,7 +57,8 @@ export class ErrorGrouper {
   result(): { total: number; groups: ErrorGroup[]; omitted: number } {
     const all = [...this.groups.values()]
       .sort((a, b) => b.count - a.count || b.lastSeen.getTime() - a.lastSeen.getTime())
-    const groups = all.slice(0, MAX_ERROR_GROUPS).map(({ scriptSet, ...g }) => ({ ...g, scripts: [...scriptSet].sort() }))
+    const groups = all.slice(0, MAX_ERROR_GROUPS)
+      .map(({ scriptSet, ...g }) => ({ ...g, scripts: [...scriptSet].sort() }))
     return { total: this.total, groups, omitted: all.length - groups.length }
   }
 }

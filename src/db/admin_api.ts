@@ -1,9 +1,10 @@
 import {
-  ErrorGrouper, type ErrorRow, OverviewBuilder, type OverviewRow, type ScanLike, dashboardResponse, queryStats,
+  ErrorGrouper, type ErrorRow, OverviewBuilder, type OverviewRow, type ScanLike, dashboardResponse, eventFilter,
+  queryStats,
 } from '../dashboard/index.js'
 import {
-  AdminInputError, type FindBody, type RangeBody, type RecompactBody, compactBody, findBody, rangeBody, recompactBody,
-  sqlBody,
+  AdminInputError, type EventsBody, type FindBody, type RangeBody, type RecompactBody, compactBody, eventsBody,
+  findBody, rangeBody, recompactBody, sqlBody,
 } from './admin_input.js'
 
 /**
@@ -16,6 +17,8 @@ import {
  *   POST /admin/find       {"collection", "filter"?, ...}   → { rows, stats }
  *   POST /admin/overview   {"from"?, "to"?, "script"?}       → requests, errors, wall time per bucket and script
  *   POST /admin/errors     {"from"?, "to"?, "script"?}       → failures grouped by exception name and message
+ *   POST /admin/events     {"from"?, "outcome"?, "text"?, …} → the newest matching tail events, { rows, stats }
+ *   GET  /admin/files?collection=<name>                     → the live Parquet files, from the manifest
  * Bodies are checked against these shapes and limited in size (admin_input.ts): 400 or 413 with the reason.
  */
 export interface AdminTarget {
@@ -27,6 +30,8 @@ export interface AdminTarget {
   /** A find() on a collection or view by name; unknown names throw RangeError. */
   find(collection: string, filter: Record<string, unknown>, options: Partial<Omit<FindBody, 'collection' | 'filter'>>):
     AsyncIterable<Record<string, unknown>> & { stats: ScanLike | null }
+  /** The live Parquet files of a collection or view; unknown names throw RangeError. */
+  files(collection: string): Promise<unknown>
   /** The collection of tail events (`$ingest: 'tail'`) and whether the WorkerErrors view exists. */
   tailCollection: string | null
   errorsView: string | null
@@ -46,6 +51,15 @@ const ROUTES: Record<string, Route> = {
   },
   '/admin/errors': {
     method: 'POST', run: async (r, t) => errors(t, await rangeBody(r, 'POST /admin/errors', t.now())),
+  },
+  '/admin/events': { method: 'POST', run: async (r, t) => events(t, await eventsBody(r, t.now())) },
+  '/admin/files': {
+    method: 'GET',
+    run: async (r, t) => {
+      const name = new URL(r.url).searchParams.get('collection')
+      if (!name) throw new AdminInputError('GET /admin/files: name one: /admin/files?collection=TailEvents', 400)
+      return t.files(name)
+    },
   },
 }
 
@@ -79,24 +93,32 @@ export async function handleAdmin(
   } catch (e) {
     if (e instanceof AdminInputError) return json({ error: e.message }, e.status)
     // Refusals of what was asked (a bad range, filter or query, a query past its limits) are the caller's to fix.
-    const refused = e instanceof RangeError || ['SqlError', 'QueryLimitError', 'ExprError'].includes((e as Error)?.name)
+    const refused = e instanceof RangeError
+      || ['SqlError', 'QueryLimitError', 'ExprError', 'EventQueryError'].includes((e as Error)?.name)
     const status = refused ? 400 : 500
     return json({ error: (e as Error).message }, status)
   }
 }
 
 /** A SQL answer with its scans summed into the stats the dashboard shows. */
-function withStats(result: unknown): unknown {
+export function withStats(result: unknown): unknown {
   const scans = (result as { scans?: { stats: ScanLike }[] }).scans
   return Array.isArray(scans) ? { ...(result as object), stats: queryStats(scans.map(s => s.stats)) } : result
 }
 
-async function find(t: AdminTarget, body: FindBody): Promise<unknown> {
+export async function find(t: AdminTarget, body: FindBody): Promise<{ rows: unknown[]; stats: unknown }> {
   const { collection, filter, ...options } = body
   const q = t.find(collection, filter, options)
   const rows: Record<string, unknown>[] = []
   for await (const row of q) rows.push(row)
   return { rows, stats: queryStats(q.stats ? [q.stats] : []) }
+}
+
+/** The newest tail events matching a search: the Events page and `parquedb tail`. */
+export async function events(t: AdminTarget, body: EventsBody): Promise<{ rows: unknown[]; stats: unknown }> {
+  if (!t.tailCollection) throw new RangeError("POST /admin/events needs a collection with $ingest: 'tail'")
+  const { limit, ...query } = body
+  return find(t, { collection: t.tailCollection, filter: eventFilter(query), sort: { eventTimestamp: -1 }, limit })
 }
 
 /** A time bound on the events' own time, so only the range's hour partitions are read. */

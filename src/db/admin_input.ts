@@ -23,7 +23,8 @@ export interface RecompactBody {
 
 const RECOMPACT_EXAMPLE = '{"from":"2024-01-15T00:00:00Z","to":"2024-01-16T00:00:00Z","collections":["TailEvents"]}'
 const SQL_EXAMPLE = '{"query":"SELECT ..."}'
-const FIND_EXAMPLE = '{"collection":"TailEvents","filter":{"outcome":"exception"},"sort":{"eventTimestamp":-1},"limit":50}'
+const FIND_EXAMPLE = '{"collection":"TailEvents","filter":{"outcome":"exception"},'
+  + '"sort":{"eventTimestamp":-1},"limit":50}'
 const RANGE_EXAMPLE = '{"from":"2024-01-15T09:00:00Z","to":"2024-01-15T10:00:00Z"}'
 
 /** Rows one POST /admin/find answers with at most (its `limit`, 100 when left out). */
@@ -120,6 +121,50 @@ export async function rangeBody(request: Request, route: string, now: number): P
 
 /** As deep as find() compiles a filter (the nesting limit of expr). */
 const MAX_FILTER_DEPTH = 100
+
+export interface EventsBody {
+  from: Date
+  to?: Date
+  script?: string
+  outcome?: string
+  level?: string
+  status?: string
+  text?: string
+  limit: number
+}
+
+const EVENTS_EXAMPLE = '{"from":"2024-01-15T09:00:00Z","outcome":"exception","text":"timeout","limit":100}'
+
+/**
+ * POST /admin/events: `{"from"?, "to"?, "script"?, "outcome"?, "level"?, "status"?, "text"?, "limit"?}`,
+ * the newest events first; from is an hour back by default, and no `to` means up to now and beyond.
+ */
+export async function eventsBody(request: Request, now: number): Promise<EventsBody> {
+  const route = 'POST /admin/events'
+  const fields = ['from', 'to', 'script', 'outcome', 'level', 'status', 'text', 'limit'] as const
+  const body = await objectBody(request, route, fields, EVENTS_EXAMPLE)
+  const out: EventsBody = {
+    from: body.from === undefined ? new Date(now - 3_600_000) : adminDate(route, 'from', body.from),
+    limit: 100,
+  }
+  if (body.to !== undefined) out.to = adminDate(route, 'to', body.to)
+  if (out.to && out.from >= out.to) throw new AdminInputError(`${route}: from must be before to`, 400)
+  for (const k of ['script', 'outcome', 'level', 'status', 'text'] as const) {
+    const v = body[k]
+    if (v === undefined) continue
+    if (typeof v !== 'string') throw new AdminInputError(`${route}: "${k}" must be a string, got ${preview(v)}`, 400)
+    out[k] = v
+  }
+  if (body.limit !== undefined) {
+    const v = body.limit
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_FIND_LIMIT) {
+      throw new AdminInputError(`${route}: "limit" must be an integer from 0 to ${MAX_FIND_LIMIT}, got ${preview(v)}`,
+        400)
+    }
+    out.limit = v
+  }
+  return out
+}
 
 /** JSON with `{"$date": ...}` objects turned into Dates, anywhere in a filter. */
 function revive(route: string, v: unknown, depth: number): unknown {

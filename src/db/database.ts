@@ -14,6 +14,7 @@ import {
   templateToSql,
 } from '../query/index.js'
 import { handleAdmin } from './admin_api.js'
+import { liveFiles } from './files.js'
 import { Collection } from './collection.js'
 import { type DBOptions, DBConfigError, normalizePrefix, parseRetention } from './options.js'
 import { type DBStatus, readStatus } from './status.js'
@@ -240,6 +241,7 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
           }
           return collections[name]!.find(filter, opts)
         },
+        files: async name => liveFiles(await bucket(), prefix, name, Object.keys(collections), now()),
         tailCollection: tailCollection?.name ?? null,
         errorsView: views.some(v => v.name === 'WorkerErrors') ? 'WorkerErrors' : null,
         now,

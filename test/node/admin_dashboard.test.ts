@@ -159,6 +159,35 @@ describe('POST /admin/find', () => {
   })
 })
 
+describe('POST /admin/events and GET /admin/files', () => {
+  it('searches by outcome, status class, log level and literal text, newest first', async () => {
+    const search = (q: object) => post<{ rows: { eventTimestamp: string; outcome: string }[] }>('/admin/events', { from: T0, ...q })
+    const failing = events.filter(e => e.outcome === 'exception')
+    const got = await search({ outcome: 'exception', limit: 10_000 })
+    expect(got.rows).toHaveLength(failing.length)
+    const times = got.rows.map(r => r.eventTimestamp)
+    expect(times).toEqual([...times].sort().reverse())
+    const status = (e: (typeof events)[number]) => (e.event as { response?: { status?: number } } | null)?.response?.status
+    expect((await search({ status: '5xx', limit: 10_000 })).rows).toHaveLength(events.filter(e => (status(e) ?? 0) >= 500).length)
+    expect((await search({ level: 'error', limit: 10_000 })).rows).toHaveLength(failing.length)
+    // "?i=1" matched literally: the "?" is not a regex operator, and only URLs with "?i=1" + digit or end match.
+    const lit = (await search({ text: '?i=12', limit: 10_000 })).rows.length
+    expect(lit).toBe(events.filter(e => JSON.stringify(e.event ?? '').includes('?i=12') || JSON.stringify(e.logs).includes('?i=12')).length)
+    const bad = await call('/admin/events', { status: 'fivehundred' })
+    expect(bad.status).toBe(400)
+    expect(bad.text).toContain('status: write a code like 500')
+  })
+
+  it('lists the live files of a collection from the manifest', async () => {
+    expect((await call('/admin/files?collection=TailEvents', {})).status).toBe(405) // it takes GET
+    const r = await call('/admin/files?collection=TailEvents')
+    const files = (JSON.parse(r.text) as { files: { rows: number; key: string }[] }).files
+    expect(files.reduce((a, f) => a + f.rows, 0)).toBe(300)
+    expect((await call('/admin/files')).text).toContain('/admin/files?collection=TailEvents')
+    expect((await call('/admin/files?collection=Nope')).status).toBe(400)
+  })
+})
+
 describe('POST /admin/sql', () => {
   it('answers rows with the scans summed into stats', async () => {
     const got = await post<{ rows: { n: number }[]; stats: { files: number; walSegments: number; rowsRead: number } }>(

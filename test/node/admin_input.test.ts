@@ -21,6 +21,7 @@ function recorder() {
       calls.push({ op: 'find', arg: { name, filter, options } })
       return Object.assign((async function* () { /* no rows */ })(), { stats: null })
     },
+    files: async name => { calls.push({ op: 'files', arg: name }); return { files: [] } },
     tailCollection: 'TailEvents',
     errorsView: null,
     now: () => Date.now(),

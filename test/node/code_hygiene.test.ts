@@ -30,6 +30,7 @@ const ALLOWED: Record<string, string[]> = {
   mv: ['expr', 'schema'],
   query: ['expr', 'manifest', 'mv', 'schema', 'storage', 'wal'],
   compactor: ['expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'wal'],
+  cli: [],
   dashboard: [],
   db: ['compactor', 'dashboard', 'expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
 }

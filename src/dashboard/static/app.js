@@ -145,14 +145,17 @@
   }
 
   // ---------------------------------------------------------------- overview
-  function chart(el, title, xs, series, yfmt) {
+  function chart(el, range, xs, series, yfmt) {
     el.replaceChildren()
     const width = Math.max(300, el.clientWidth || 600)
     const opts = {
       width, height: 220,
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: () => range } },
       series: [{}, ...series.map((s, i) => ({
         label: s.label, stroke: s.color || PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false,
+        // Few values (a quiet range, a fresh store): draw each as a dot, or a lone one would not show.
+        points: { show: s.values.filter(v => v !== null).length < 40, size: 6,
+          fill: s.color || PALETTE[i % PALETTE.length] },
         value: (u, v) => (v === null || v === undefined ? '–' : yfmt(v)),
       }))],
       axes: [{}, { values: (u, vals) => vals.map(v => yfmt(v)), size: 60 }],
@@ -170,7 +173,9 @@
     for (const c of charts) c.destroy()
     charts = []
     const perMin = data.bucketMs / 60_000
-    const xs = data.times.map(t => t / 1000)
+    // Each bucket is drawn at its middle, over the whole range asked for.
+    const xs = data.times.map(t => (t + data.bucketMs / 2) / 1000)
+    const span = [data.from / 1000, data.to / 1000]
     const names = Object.keys(data.scripts)
     updateScripts(names)
     const sumRows = names.map(n => ({ name: n, ...data.summary[n] }))
@@ -184,11 +189,11 @@
       ['p50 ms', r => fmtNum(r.p50), 'num'], ['p95 ms', r => fmtNum(r.p95), 'num'], ['p99 ms', r => fmtNum(r.p99), 'num'],
     ]))
     const per = (f, label) => names.map(n => ({ label: `${n}${label}`, values: f(data.scripts[n]) }))
-    chart($('chart-requests'), 'requests', xs, per(s => s.requests.map(v => v / perMin), ''), v => fmtNum(v))
-    chart($('chart-errors'), 'errors', xs,
+    chart($('chart-requests'), span, xs, per(s => s.requests.map(v => v / perMin), ''), v => fmtNum(v))
+    chart($('chart-errors'), span, xs,
       per(s => s.requests.map((n, i) => (n ? (100 * s.errors[i]) / n : null)), ''), v => `${fmtNum(v)}%`)
     const t = data.total
-    chart($('chart-wall'), 'wall', xs, [
+    chart($('chart-wall'), span, xs, [
       { label: 'p50', values: t.p50, color: '#10b981' }, { label: 'p95', values: t.p95, color: '#f38020' },
       { label: 'p99', values: t.p99, color: '#ef4444' },
     ], v => fmtNum(v))
@@ -250,27 +255,12 @@
   }
 
   // ---------------------------------------------------------------- events
-  const escapeRe = s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  function eventFilter(from, to) {
+  /** The search as POST /admin/events takes it (the server builds the filter, as for `parquedb tail`). */
+  function eventSearch(from, to) {
     const f = new FormData($('events-form'))
-    const filter = { eventTimestamp: { $gte: { $date: from } } }
-    if (to !== undefined) filter.eventTimestamp.$lt = { $date: to }
-    if (script()) filter.scriptName = script()
-    if (f.get('outcome')) filter.outcome = f.get('outcome')
-    if (f.get('level')) filter['logs.level'] = f.get('level')
-    const status = String(f.get('status') || '').trim()
-    if (/^\dxx$/i.test(status)) {
-      const base = Number(status[0]) * 100
-      filter['event.response.status'] = { $gte: base, $lt: base + 100 }
-    } else if (/^\d{3}$/.test(status)) filter['event.response.status'] = Number(status)
-    else if (status) throw new Error(`status: write a code (500) or a class (5xx), not ${JSON.stringify(status)}`)
-    const text = String(f.get('text') || '').trim()
-    if (text) {
-      const re = { $regex: escapeRe(text), $options: 'i' }
-      filter.$or = [{ 'event.request.url': re }, { 'logs.message': re }, { 'exceptions.message': re },
-        { 'exceptions.name': re }]
-    }
-    return filter
+    const body = { from, to, script: script(), limit: 200 }
+    for (const k of ['outcome', 'level', 'status', 'text']) if (String(f.get(k) || '').trim()) body[k] = String(f.get(k))
+    return body
   }
 
   const rowKey = r => JSON.stringify([r.eventTimestamp, r.scriptName, r.outcome, r.event, r.logs, r.exceptions])
@@ -298,9 +288,7 @@
   async function events() {
     const r = range()
     const t0 = performance.now()
-    const data = await api('/admin/find', {
-      collection: 'TailEvents', filter: eventFilter(r.from, r.to), sort: { eventTimestamp: -1 }, limit: 200,
-    })
+    const data = await api('/admin/events', eventSearch(r.from, r.to))
     shown = data.rows
     $('events-list').replaceChildren(eventsTable(shown))
     $('events-info').textContent = `${shown.length} newest events${shown.length === 200 ? ' (the first 200)' : ''}; `
@@ -314,9 +302,7 @@
     if (!on) return
     const seen = new Set(shown.map(rowKey))
     const tick = async () => {
-      const data = await api('/admin/find', {
-        collection: 'TailEvents', filter: eventFilter(Date.now() - 120_000), sort: { eventTimestamp: -1 }, limit: 500,
-      })
+      const data = await api('/admin/events', { ...eventSearch(Date.now() - 120_000), limit: 500 })
       const fresh = data.rows.filter(x => !seen.has(rowKey(x)))
       for (const x of fresh) seen.add(rowKey(x))
       if (fresh.length) {

@@ -1,0 +1,33 @@
+import { loadManifest } from '../manifest/index.js'
+import type { Bucket } from '../storage/index.js'
+
+/** A Parquet file a reader should read: in the current manifest, not a hidden view delta. */
+export interface LiveFile {
+  key: string
+  partition: string
+  level: 0 | 1
+  rows: number
+  bytes: number
+  minTime: number
+  maxTime: number
+}
+
+/**
+ * The live files of a collection or view, from the manifest. Listing the bucket instead also finds
+ * files already replaced but kept for the garbage-collection grace period (invariant safe-gc), and
+ * outputs of passes that died: reading those counts rows twice.
+ */
+export async function liveFiles(
+  bucket: Bucket, prefix: string, name: string, known: readonly string[], now: number,
+): Promise<{ collection: string; manifestVersion: number; files: LiveFile[] }> {
+  if (!known.includes(name)) {
+    throw new RangeError(`no collection or view named ${JSON.stringify(name)}; the schema has ${known.join(', ')}`)
+  }
+  const { manifest } = await loadManifest(bucket, prefix, now)
+  const files = (manifest.collections[name]?.files ?? [])
+    .filter(f => !f.pending)
+    .map(({ key, partition, level, rows, bytes, minTime, maxTime }) =>
+      ({ key, partition, level, rows, bytes, minTime, maxTime }))
+    .sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
+  return { collection: name, manifestVersion: manifest.version, files }
+}
