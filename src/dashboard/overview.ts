@@ -7,15 +7,12 @@ export interface OverviewRow {
   outcome: string
   eventTimestamp: Date
   wallTime: number | null
-  status?: number | null
 }
 
 export interface Series {
   requests: number[]
   /** Invocations whose outcome is not `ok` (the spec's definition of an error). */
   errors: number[]
-  /** Responses with a 5xx status. */
-  serverErrors: number[]
   p50: (number | null)[]
   p95: (number | null)[]
   p99: (number | null)[]
@@ -60,7 +57,6 @@ export const UNNAMED_SCRIPT = '(unnamed)'
 interface Cell {
   requests: number
   errors: number
-  serverErrors: number
   walls: number[]
   seen: number
 }
@@ -84,13 +80,12 @@ export class OverviewBuilder {
     const name = row.scriptName || UNNAMED_SCRIPT
     let cells = this.cells.get(name)
     if (!cells) {
-      cells = Array.from({ length: this.n }, () => ({ requests: 0, errors: 0, serverErrors: 0, walls: [], seen: 0 }))
+      cells = Array.from({ length: this.n }, () => ({ requests: 0, errors: 0, walls: [], seen: 0 }))
       this.cells.set(name, cells)
     }
     const c = cells[i]!
     c.requests++
     if (row.outcome !== 'ok') c.errors++
-    if (typeof row.status === 'number' && row.status >= 500) c.serverErrors++
     if (typeof row.wallTime === 'number') this.keep(c, row.wallTime)
   }
 
@@ -108,7 +103,7 @@ export class OverviewBuilder {
     const times = Array.from({ length: this.n }, (_, i) => this.from + i * this.bucketMs)
     const scripts: Record<string, Series> = {}
     const summary: Record<string, ScriptSummary> = {}
-    const all: Cell[] = times.map(() => ({ requests: 0, errors: 0, serverErrors: 0, walls: [], seen: 0 }))
+    const all: Cell[] = times.map(() => ({ requests: 0, errors: 0, walls: [], seen: 0 }))
     const names = [...this.cells.keys()].sort()
     for (const name of names) {
       const cells = this.cells.get(name)!
@@ -117,7 +112,6 @@ export class OverviewBuilder {
         const a = all[i]!
         a.requests += c.requests
         a.errors += c.errors
-        a.serverErrors += c.serverErrors
         for (const w of c.walls) a.walls.push(w)
       })
       summary[name] = summarize(cells)
@@ -130,11 +124,10 @@ export class OverviewBuilder {
 }
 
 function series(cells: readonly Cell[]): Series {
-  const out: Series = { requests: [], errors: [], serverErrors: [], p50: [], p95: [], p99: [] }
+  const out: Series = { requests: [], errors: [], p50: [], p95: [], p99: [] }
   for (const c of cells) {
     out.requests.push(c.requests)
     out.errors.push(c.errors)
-    out.serverErrors.push(c.serverErrors)
     const sorted = Float64Array.from(c.walls).sort()
     out.p50.push(quantile(sorted, 0.5))
     out.p95.push(quantile(sorted, 0.95))

@@ -4,6 +4,8 @@
  * being read as "no options", which for recompact would mean "rewrite everything".
  */
 
+import type { EventQuery } from '../dashboard/index.js'
+
 /** Admin bodies are a few small fields; a body past this is refused before more of it is read. */
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024
 
@@ -122,16 +124,8 @@ export async function rangeBody(request: Request, route: string, now: number): P
 /** As deep as find() compiles a filter (the nesting limit of expr). */
 const MAX_FILTER_DEPTH = 100
 
-export interface EventsBody {
-  from: Date
-  to?: Date
-  script?: string
-  outcome?: string
-  level?: string
-  status?: string
-  text?: string
-  limit: number
-}
+/** An events search (the dashboard's, shared with `parquedb tail`) and how many of the newest to answer. */
+export type EventsBody = EventQuery & { limit: number }
 
 const EVENTS_EXAMPLE = '{"from":"2024-01-15T09:00:00Z","outcome":"exception","text":"timeout","limit":100}'
 

@@ -1,16 +1,8 @@
-import { loadManifest } from '../manifest/index.js'
+import { type DataFile, loadManifest } from '../manifest/index.js'
 import type { Bucket } from '../storage/index.js'
 
 /** A Parquet file a reader should read: in the current manifest, not a hidden view delta. */
-export interface LiveFile {
-  key: string
-  partition: string
-  level: 0 | 1
-  rows: number
-  bytes: number
-  minTime: number
-  maxTime: number
-}
+export type LiveFile = Pick<DataFile, 'key' | 'partition' | 'level' | 'rows' | 'bytes' | 'minTime' | 'maxTime'>
 
 /**
  * The live files of a collection or view, from the manifest. Listing the bucket instead also finds

@@ -233,6 +233,12 @@
     )
   }
 
+  /** The stack as a person reads it: some runtimes leave out its first line (name: message). */
+  function stackText(ex) {
+    const stack = String(ex.stack || '')
+    return /^\s+at /.test(stack) || !stack ? `${ex.name}: ${ex.message}\n${stack}` : stack
+  }
+
   async function errorDetail(g, r) {
     const filter = { eventTimestamp: { $gte: { $date: r.from }, $lt: { $date: r.to } } }
     if (g.name.startsWith('outcome: ')) {
@@ -248,7 +254,7 @@
     const ex = sample && sample.exceptions && sample.exceptions[0]
     $('error-detail').replaceChildren(
       h('h2', {}, `${g.name}${g.message ? `: ${g.message}` : ''}`),
-      ex ? h('pre', { class: 'stack' }, ex.stack || `${ex.name}: ${ex.message}`) : h('p', { class: 'stats' }, 'no stack'),
+      ex ? h('pre', { class: 'stack' }, stackText(ex)) : h('p', { class: 'stats' }, 'no stack'),
       h('h2', {}, `The requests behind it (newest ${data.rows.length})`),
       eventsTable(data.rows),
     )
