@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { quantile } from '../../src/dashboard/index.js'
+import { OverviewBuilder, quantile } from '../../src/dashboard/index.js'
 import { DB } from '../../src/index.js'
 import { MemoryBucket } from '../../src/storage/index.js'
 import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from '../../src/tail/index.js'
@@ -52,6 +52,13 @@ describe('the dashboard page', () => {
     expect((await db.fetchAdmin(new Request('https://w/', { method: 'POST' }), env))!.status).toBe(405)
   })
 
+  it('is served when no token is configured, and its sign-in then gets the reason from the API (503)', async () => {
+    expect((await db.fetchAdmin(new Request('https://w/'), {}))!.status).toBe(200)
+    const r = (await db.fetchAdmin(new Request('https://w/admin/status', { headers: { authorization: 'Bearer x' } }), {}))!
+    expect(r.status).toBe(503)
+    expect(await r.text()).toContain('set the PARQUEDB_ADMIN_TOKEN secret')
+  })
+
   it('its data endpoints need the token', async () => {
     expect((await call('/admin/overview', {}, 'wrong')).status).toBe(401)
     expect((await call('/admin/find', { collection: 'TailEvents' }, 'wrong')).status).toBe(401)
@@ -97,6 +104,23 @@ describe('POST /admin/overview', () => {
     expect(long.text).toContain('over 31 days')
     expect((await call('/admin/overview', { from: NOW, to: T0 })).status).toBe(400)
     expect((await call('/admin/overview', { from: 'yesterday' })).text).toContain('from is not a date')
+  })
+})
+
+describe('OverviewBuilder', () => {
+  it('keeps exact percentiles up to 1,000 wall times a bucket, then a uniform sample close to them', () => {
+    const b = new OverviewBuilder(0, 60_000)
+    const walls = Array.from({ length: 20_000 }, (_, i) => (i * 7919) % 10_000) // 0..9999, each twice
+    walls.forEach((w, i) => b.add({ scriptName: 'w', outcome: i % 10 ? 'ok' : 'exception', eventTimestamp: new Date(i % 60_000), wallTime: w }))
+    const r = b.result()
+    expect(r.sampled).toBe(true)
+    expect(r.summary.w!.requests).toBe(20_000)
+    expect(r.summary.w!.errors).toBe(2_000)
+    // A sample of 1,000 from a uniform 0..9999: the 95th percentile lands within a few percent of 9,500.
+    expect(Math.abs(r.total.p95[0]! - 9_500)).toBeLessThan(400)
+    const exact = new OverviewBuilder(0, 60_000)
+    for (let i = 0; i < 1_000; i++) exact.add({ scriptName: null, outcome: 'ok', eventTimestamp: new Date(i), wallTime: i })
+    expect(exact.result()).toMatchObject({ sampled: false, summary: { '(unnamed)': { p50: 499, p95: 949, p99: 989 } } })
   })
 })
 
