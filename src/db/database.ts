@@ -14,7 +14,7 @@ import {
   templateToSql,
 } from '../query/index.js'
 import { handleAdmin } from './admin_api.js'
-import { liveFiles } from './files.js'
+import { knownName, liveFiles } from './files.js'
 import { Collection } from './collection.js'
 import { type DBOptions, DBConfigError, normalizePrefix, parseRetention } from './options.js'
 import { type DBStatus, readStatus } from './status.js'
@@ -234,14 +234,8 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
         recompact: req => core.recompact(req),
         status: () => core.status(),
         query: text => runSql({ text: rewriteIntervals(text), params: [] }, sqlTables(), findCtx),
-        find: (name, filter, opts) => {
-          if (!Object.hasOwn(collections, name)) {
-            throw new RangeError(`no collection or view named ${JSON.stringify(name)}; `
-              + `the schema has ${Object.keys(collections).join(', ')}`)
-          }
-          return collections[name]!.find(filter, opts)
-        },
-        files: async name => liveFiles(await bucket(), prefix, name, Object.keys(collections), now()),
+        find: (name, filter, opts) => collections[knownName(name, collections)]!.find(filter, opts),
+        files: async name => liveFiles(await bucket(), prefix, knownName(name, collections), now()),
         tailCollection: tailCollection?.name ?? null,
         errorsView: views.some(v => v.name === 'WorkerErrors') ? 'WorkerErrors' : null,
         now,

@@ -10,11 +10,8 @@ export type LiveFile = Pick<DataFile, 'key' | 'partition' | 'level' | 'rows' | '
  * outputs of passes that died: reading those counts rows twice.
  */
 export async function liveFiles(
-  bucket: Bucket, prefix: string, name: string, known: readonly string[], now: number,
+  bucket: Bucket, prefix: string, name: string, now: number,
 ): Promise<{ collection: string; manifestVersion: number; files: LiveFile[] }> {
-  if (!known.includes(name)) {
-    throw new RangeError(`no collection or view named ${JSON.stringify(name)}; the schema has ${known.join(', ')}`)
-  }
   const { manifest } = await loadManifest(bucket, prefix, now)
   const files = (manifest.collections[name]?.files ?? [])
     .filter(f => !f.pending)
@@ -22,4 +19,11 @@ export async function liveFiles(
       ({ key, partition, level, rows, bytes, minTime, maxTime }))
     .sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
   return { collection: name, manifestVersion: manifest.version, files }
+}
+
+/** `name` if the schema has a collection or view of that name; a RangeError listing them otherwise. */
+export function knownName(name: string, collections: object): string {
+  if (Object.hasOwn(collections, name)) return name
+  throw new RangeError(`no collection or view named ${JSON.stringify(name)}; `
+    + `the schema has ${Object.keys(collections).join(', ')}`)
 }
