@@ -4,6 +4,8 @@
  * being read as "no options", which for recompact would mean "rewrite everything".
  */
 
+import type { EventQuery } from '../dashboard/index.js'
+
 /** Admin bodies are a few small fields; a body past this is refused before more of it is read. */
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024
 
@@ -23,6 +25,30 @@ export interface RecompactBody {
 
 const RECOMPACT_EXAMPLE = '{"from":"2024-01-15T00:00:00Z","to":"2024-01-16T00:00:00Z","collections":["TailEvents"]}'
 const SQL_EXAMPLE = '{"query":"SELECT ..."}'
+const FIND_EXAMPLE = '{"collection":"TailEvents","filter":{"outcome":"exception"},'
+  + '"sort":{"eventTimestamp":-1},"limit":50}'
+const RANGE_EXAMPLE = '{"from":"2024-01-15T09:00:00Z","to":"2024-01-15T10:00:00Z"}'
+
+/** Rows one POST /admin/find answers with at most (its `limit`, 100 when left out). */
+export const MAX_FIND_LIMIT = 10_000
+/** The widest range the dashboard's overview and errors answer for: 31 days. */
+export const MAX_RANGE_MS = 31 * 86_400_000
+
+export interface FindBody {
+  collection: string
+  filter: Record<string, unknown>
+  sort?: Record<string, 1 | -1>
+  limit: number
+  skip?: number
+  project?: Record<string, 0 | 1>
+}
+
+export interface RangeBody {
+  from: Date
+  to: Date
+  /** Only this script's events. */
+  script?: string
+}
 
 /** POST /admin/compact: no body, or `{}`. */
 export async function compactBody(request: Request): Promise<void> {
@@ -37,6 +63,113 @@ export async function sqlBody(request: Request): Promise<string> {
     throw new AdminInputError(`POST /admin/sql: "query" must be a non-empty SQL string; send ${SQL_EXAMPLE}`, 400)
   }
   return query
+}
+
+/**
+ * POST /admin/find: `{"collection", "filter"?, "sort"?, "limit"?, "skip"?, "project"?}`. JSON has no
+ * dates, so `{"$date": "2024-01-15T09:00:00Z"}` (or epoch ms) inside the filter stands for one.
+ */
+export async function findBody(request: Request): Promise<FindBody> {
+  const route = 'POST /admin/find'
+  const body = await objectBody(request, route, ['collection', 'filter', 'sort', 'limit', 'skip', 'project'],
+    FIND_EXAMPLE)
+  if (typeof body.collection !== 'string' || !body.collection) {
+    throw new AdminInputError(`${route}: "collection" must name a collection or view; send ${FIND_EXAMPLE}`, 400)
+  }
+  const object = (name: string, v: unknown) => {
+    if (v === undefined) return undefined
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      throw new AdminInputError(`${route}: "${name}" must be a JSON object, got ${preview(v)}`, 400)
+    }
+    return v as Record<string, unknown>
+  }
+  const count = (name: string, v: unknown, max: number) => {
+    if (v === undefined) return undefined
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+      throw new AdminInputError(`${route}: "${name}" must be an integer from 0 to ${max}, got ${preview(v)}`, 400)
+    }
+    return v
+  }
+  const out: FindBody = {
+    collection: body.collection,
+    filter: revive(route, object('filter', body.filter) ?? {}, 0) as Record<string, unknown>,
+    limit: count('limit', body.limit, MAX_FIND_LIMIT) ?? 100,
+  }
+  const sort = object('sort', body.sort)
+  if (sort) out.sort = sort as FindBody['sort']
+  const skip = count('skip', body.skip, Number.MAX_SAFE_INTEGER)
+  if (skip !== undefined) out.skip = skip
+  const project = object('project', body.project)
+  if (project) out.project = project as FindBody['project']
+  return out
+}
+
+/** POST /admin/overview and /admin/errors: `{"from"?, "to"?, "script"?}`; the last hour by default. */
+export async function rangeBody(request: Request, route: string, now: number): Promise<RangeBody> {
+  const body = await objectBody(request, route, ['from', 'to', 'script'], RANGE_EXAMPLE)
+  const to = body.to === undefined ? new Date(now) : adminDate(route, 'to', body.to)
+  const from = body.from === undefined ? new Date(to.getTime() - 3_600_000) : adminDate(route, 'from', body.from)
+  if (from >= to) throw new AdminInputError(`${route}: from must be before to; send ${RANGE_EXAMPLE}`, 400)
+  if (to.getTime() - from.getTime() > MAX_RANGE_MS) {
+    throw new AdminInputError(`${route}: the range is over 31 days; ask for a shorter one`, 400)
+  }
+  const out: RangeBody = { from, to }
+  if (body.script !== undefined) {
+    if (typeof body.script !== 'string') throw new AdminInputError(`${route}: "script" must be a string`, 400)
+    out.script = body.script
+  }
+  return out
+}
+
+/** As deep as find() compiles a filter (the nesting limit of expr). */
+const MAX_FILTER_DEPTH = 100
+
+/** An events search (the dashboard's, shared with `parquedb tail`) and how many of the newest to answer. */
+export type EventsBody = EventQuery & { limit: number }
+
+const EVENTS_EXAMPLE = '{"from":"2024-01-15T09:00:00Z","outcome":"exception","text":"timeout","limit":100}'
+
+/**
+ * POST /admin/events: `{"from"?, "to"?, "script"?, "outcome"?, "level"?, "status"?, "text"?, "limit"?}`,
+ * the newest events first; from is an hour back by default, and no `to` means up to now and beyond.
+ */
+export async function eventsBody(request: Request, now: number): Promise<EventsBody> {
+  const route = 'POST /admin/events'
+  const fields = ['from', 'to', 'script', 'outcome', 'level', 'status', 'text', 'limit'] as const
+  const body = await objectBody(request, route, fields, EVENTS_EXAMPLE)
+  const out: EventsBody = {
+    from: body.from === undefined ? new Date(now - 3_600_000) : adminDate(route, 'from', body.from),
+    limit: 100,
+  }
+  if (body.to !== undefined) out.to = adminDate(route, 'to', body.to)
+  if (out.to && out.from >= out.to) throw new AdminInputError(`${route}: from must be before to`, 400)
+  for (const k of ['script', 'outcome', 'level', 'status', 'text'] as const) {
+    const v = body[k]
+    if (v === undefined) continue
+    if (typeof v !== 'string') throw new AdminInputError(`${route}: "${k}" must be a string, got ${preview(v)}`, 400)
+    out[k] = v
+  }
+  if (body.limit !== undefined) {
+    const v = body.limit
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_FIND_LIMIT) {
+      throw new AdminInputError(`${route}: "limit" must be an integer from 0 to ${MAX_FIND_LIMIT}, got ${preview(v)}`,
+        400)
+    }
+    out.limit = v
+  }
+  return out
+}
+
+/** JSON with `{"$date": ...}` objects turned into Dates, anywhere in a filter. */
+function revive(route: string, v: unknown, depth: number): unknown {
+  if (typeof v !== 'object' || v === null) return v
+  if (depth > MAX_FILTER_DEPTH) {
+    throw new AdminInputError(`${route}: the filter nests deeper than ${MAX_FILTER_DEPTH} levels`, 400)
+  }
+  if (Array.isArray(v)) return v.map(x => revive(route, x, depth + 1))
+  const keys = Object.keys(v)
+  if (keys.length === 1 && keys[0] === '$date') return adminDate(route, '$date', (v as { $date: unknown }).$date)
+  return Object.fromEntries(keys.map(k => [k, revive(route, (v as Record<string, unknown>)[k], depth + 1)]))
 }
 
 /** POST /admin/recompact: `{"from"?, "to"?, "collections"?}`; no body or `{}` means every partition. */

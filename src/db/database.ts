@@ -14,6 +14,7 @@ import {
   templateToSql,
 } from '../query/index.js'
 import { handleAdmin } from './admin_api.js'
+import { knownName, liveFiles } from './files.js'
 import { Collection } from './collection.js'
 import { type DBOptions, DBConfigError, normalizePrefix, parseRetention } from './options.js'
 import { type DBStatus, readStatus } from './status.js'
@@ -233,6 +234,11 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
         recompact: req => core.recompact(req),
         status: () => core.status(),
         query: text => runSql({ text: rewriteIntervals(text), params: [] }, sqlTables(), findCtx),
+        find: (name, filter, opts) => collections[knownName(name, collections)]!.find(filter, opts),
+        files: async name => liveFiles(await bucket(), prefix, knownName(name, collections), now()),
+        tailCollection: tailCollection?.name ?? null,
+        errorsView: views.some(v => v.name === 'WorkerErrors') ? 'WorkerErrors' : null,
+        now,
       })
     },
   }

@@ -17,6 +17,14 @@ function recorder() {
     recompact: async req => { calls.push({ op: 'recompact', arg: req }); return { remaining: 0 } },
     status: async () => { calls.push({ op: 'status' }); return {} },
     query: async sql => { calls.push({ op: 'query', arg: sql }); return { rows: [] } },
+    find: (name, filter, options) => {
+      calls.push({ op: 'find', arg: { name, filter, options } })
+      return Object.assign((async function* () { /* no rows */ })(), { stats: null })
+    },
+    files: async name => { calls.push({ op: 'files', arg: name }); return { files: [] } },
+    tailCollection: 'TailEvents',
+    errorsView: null,
+    now: () => Date.now(),
   }
   return { calls, target }
 }

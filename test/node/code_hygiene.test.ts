@@ -30,7 +30,9 @@ const ALLOWED: Record<string, string[]> = {
   mv: ['expr', 'schema'],
   query: ['expr', 'manifest', 'mv', 'schema', 'storage', 'wal'],
   compactor: ['expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'wal'],
-  db: ['compactor', 'expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
+  cli: [],
+  dashboard: [],
+  db: ['compactor', 'dashboard', 'expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
 }
 
 const INVARIANTS = [

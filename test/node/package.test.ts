@@ -35,17 +35,17 @@ describe('the built package and its CLI', () => {
     await db.TailEvents.bulkCreate(makeEvents(50, { start: Date.parse('2024-01-15T09:00:00Z'), spanMs: 2 * 3_600_000 }))
     const out: string[] = []
     const capture = (s: string) => { out.push(s) }
-    expect(await main(['status', '--dir', dir], capture)).toBe(0)
+    expect(await main(['status', '--dir', dir, '--json'], capture)).toBe(0)
     expect(JSON.parse(out.pop()!).collections.TailEvents.wal.segments).toBe(1)
-    expect(await main(['compact', '--dir', dir], capture)).toBe(0)
+    expect(await main(['compact', '--dir', dir, '--json'], capture)).toBe(0)
     expect(JSON.parse(out.pop()!).rowsCompacted).toBe(50)
-    expect(await main(['recompact', '--dir', dir, '--from', '2024-01-15T10:00:00Z', '--to', '2024-01-15T11:00:00Z'], capture)).toBe(0)
+    expect(await main(['recompact', '--dir', dir, '--from', '2024-01-15T10:00:00Z', '--to', '2024-01-15T11:00:00Z', '--json'], capture)).toBe(0)
     const rc = JSON.parse(out.pop()!)
     expect(rc.partitions.TailEvents).toEqual(['dt=2024-01-15/hour=10'])
     expect(rc.remaining).toBe(0)
     expect((await db.TailEvents.find()).length).toBe(50)
-    expect(await main(['sql', "SELECT COUNT(*) AS n FROM WorkerRequests WHERE timestamp >= NOW() - INTERVAL '100000 days'", '--dir', dir], capture)).toBe(0)
-    expect(JSON.parse(out.pop()!)).toEqual([{ n: 50 }])
+    expect(await main(['sql', "SELECT COUNT(*) AS n FROM WorkerRequests WHERE timestamp >= NOW() - INTERVAL '100000 days'", '--dir', dir, '--json'], capture)).toBe(0)
+    expect(JSON.parse(out.pop()!).rows).toEqual([{ n: 50 }])
     await expect(main(['sql', '--dir', dir], capture)).rejects.toThrow('sql needs a query')
     await expect(main(['recompact', '--dir', dir, '--from', 'soon'], capture)).rejects.toThrow('--from: not a date: soon')
     await expect(main(['status'], capture)).rejects.toThrow('give exactly one of --url or --dir')
@@ -87,6 +87,6 @@ describe('the built package and its CLI', () => {
 
   it('the installed bin runs', async () => {
     const { stdout } = await run(process.execPath, ['dist/cli.js', '--help'])
-    expect(stdout).toContain('usage: parquedb <status|compact|recompact|sql>')
+    expect(stdout).toContain('usage: parquedb <command> (--url <worker url> | --dir <folder>)')
   })
 })
