@@ -31,6 +31,7 @@ const ALLOWED: Record<string, string[]> = {
   query: ['expr', 'manifest', 'mv', 'schema', 'storage', 'wal'],
   compactor: ['expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'wal'],
   db: ['compactor', 'expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
+  iceberg: ['compactor', 'manifest', 'mv', 'schema', 'storage'],
 }
 
 const INVARIANTS = [
