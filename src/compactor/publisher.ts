@@ -51,7 +51,8 @@ function forgetTables(prefix: string, m: Manifest): StepOutcome<PublishResult> |
   const names = Object.keys(m.tables ?? {})
   if (!names.length) return null
   const garbage = names.flatMap(n => tableObjects(prefix, n, m.tables![n]!))
-  return { edit: { tables: Object.fromEntries(names.map(n => [n, null])), garbage }, written: [], result: { tables: [] } }
+  const tables = Object.fromEntries(names.map(n => [n, null]))
+  return { edit: { tables, garbage }, written: [], result: { tables: [] } }
 }
 
 /** Every object a published table's state accounts for: metadata versions, the hint, snapshots' Avro files. */

@@ -17,7 +17,9 @@ export async function encodeAvroFile(
     encoder.on('data', (c: Buffer) => chunks.push(c))
     encoder.on('end', () => resolve())
     encoder.on('error', reject)
-    encoder.on('typeError', (e: Error) => reject(new Error(`Iceberg metadata does not fit its Avro schema: ${e.message}`)))
+    encoder.on('typeError', (e: Error) => {
+      reject(new Error(`Iceberg metadata does not fit its Avro schema: ${e.message}`))
+    })
   })
   for (const r of records) encoder.write(r)
   encoder.end()

@@ -75,7 +75,9 @@ export function manifestEntrySchema(partitionField: { name: string; fieldId: num
               name: 'partition', 'field-id': 102,
               type: {
                 type: 'record', name: 'r102',
-                fields: [{ name: partitionField.name, type: opt('int'), 'field-id': partitionField.fieldId, default: null }],
+                fields: [
+                  { name: partitionField.name, type: opt('int'), 'field-id': partitionField.fieldId, default: null },
+                ],
               },
             },
             { name: 'record_count', type: 'long', 'field-id': 103 },

@@ -10,8 +10,8 @@ import { syncPointers } from './pointers.js'
 export interface IcebergOptions {
   /**
    * The bucket's URI as other engines address it, without a trailing slash: `s3://parquedb-data` for
-   * R2's S3 API, or an `https://` base (a public bucket, a custom domain). Iceberg files name each
-   * other by full URI.
+   * R2's S3 API, an `https://` base (a public bucket, a custom domain), or `file:///path` for an fs
+   * store. Iceberg files name each other by full URI.
    */
   location: string
 }
@@ -23,7 +23,7 @@ export class IcebergConfigError extends Error {
 /** The publisher to pass as `DB(schema, { iceberg: icebergTables({ location }) })`. */
 export function icebergTables(options: IcebergOptions): TablePublisher {
   const raw = options?.location
-  if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\/[^/]/i.test(raw)) {
+  if (typeof raw !== 'string' || !/^([a-z][a-z0-9+.-]*:\/\/[^/]|file:\/\/\/)/i.test(raw)) {
     throw new IcebergConfigError(`iceberg.location must be the bucket's URI, like 's3://parquedb-data' or ` +
       `'https://data.example.com', got ${JSON.stringify(raw)}`)
   }

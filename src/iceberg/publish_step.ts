@@ -100,7 +100,9 @@ async function publishTable(
     nameMapping: JSON.stringify(ts.nameMapping),
     partitionField: partitionFieldName(target.schema.timeField),
     partitionSourceId: ts.timeFieldId,
-    metadataLog: [...log.filter(l => !oldLog.includes(l)), ...(prior ? [{ version: prior.version, at: prior.updatedAt }] : [])],
+    metadataLog: [
+      ...log.filter(l => !oldLog.includes(l)), ...(prior ? [{ version: prior.version, at: prior.updatedAt }] : []),
+    ],
   }
   for (const s of expired) garbage.push(s.manifestList, ...s.manifests)
   for (const l of oldLog) garbage.push(tableMetadataKey(ctx.prefix, target.name, l.version))

@@ -11,7 +11,9 @@ export function partitionFieldName(timeField: string): string {
 export function partitionSpec(t: PublishedTable) {
   return {
     'spec-id': 0,
-    fields: [{ name: t.partitionField, transform: 'hour', 'source-id': t.partitionSourceId, 'field-id': PARTITION_FIELD_ID }],
+    fields: [
+      { name: t.partitionField, transform: 'hour', 'source-id': t.partitionSourceId, 'field-id': PARTITION_FIELD_ID },
+    ],
   }
 }
 

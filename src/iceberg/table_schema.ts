@@ -59,7 +59,9 @@ export function tableSchema(schema: CollectionSchema, prior: PublishedTable | un
       continue
     }
     const type = ICEBERG_TYPE[col.type ?? '']
-    if (!type) throw new TypeError(`iceberg: no Iceberg type for the Parquet column ${col.name} of type ${String(col.type)}`)
+    if (!type) {
+      throw new TypeError(`iceberg: no Iceberg type for the Parquet column ${col.name} of type ${String(col.type)}`)
+    }
     const id = idOf(`${col.name}:${type}`)
     fields.push({ id, name: col.name, required, type })
     columns.set(col.name, { id, type })

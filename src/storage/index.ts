@@ -10,8 +10,8 @@ export { openBucket, type StorageOption } from './open.js'
 export { listAll } from './list_all.js'
 export {
   batchQuarantineKey, createdAtOfKey, dataFileKey, dataPrefix, isOwnKey, lastPassKey, manifestKey, manifestListKey,
-  parseSegmentKey, PARTITION_MS, partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey, segmentQuarantineKey,
-  tableManifestKey, tableMetadataKey, tableMetadataPrefix, versionHintKey, walPrefix,
+  parseSegmentKey, PARTITION_MS, partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey,
+  segmentQuarantineKey, tableManifestKey, tableMetadataKey, tableMetadataPrefix, versionHintKey, walPrefix,
 } from './layout.js'
 export { DEFAULT_CONCURRENCY, mapLimit } from './concurrency.js'
 export { utf8Length } from './utf8.js'
