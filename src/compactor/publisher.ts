@@ -10,8 +10,7 @@ export interface PublishResult {
 
 /**
  * Publishes the store for other engines; `parquedb/iceberg` implements it as Apache Iceberg tables.
- * Injected rather than imported, so the core bundle carries the publisher's dependencies only when a
- * store asks for it.
+ * Injected rather than imported, so only a store that publishes carries the publisher's code.
  */
 export interface TablePublisher {
   /** Builds the publish edit on one manifest (new snapshots, expired ones dropped); null when all is current. */

@@ -3,10 +3,12 @@
  * with the field ids of the Iceberg spec: readers such as Spark and Trino resolve fields by id.
  */
 
-const opt = (type: unknown) => ['null', type]
+import type { AvroField, AvroType } from './avro_file.js'
+
+const opt = (type: AvroType): AvroType[] => ['null', type]
 
 /** A map from column id to a value, as Iceberg writes maps in Avro: an array of key/value records. */
-function idMap(name: string, keyId: number, valueId: number, value: 'long' | 'bytes', fieldId: number) {
+function idMap(name: string, keyId: number, valueId: number, value: 'long' | 'bytes', fieldId: number): AvroField {
   return {
     name, 'field-id': fieldId, default: null,
     type: opt({
@@ -19,7 +21,7 @@ function idMap(name: string, keyId: number, valueId: number, value: 'long' | 'by
   }
 }
 
-export const MANIFEST_FILE_SCHEMA = {
+export const MANIFEST_FILE_SCHEMA: AvroType = {
   type: 'record', name: 'manifest_file',
   fields: [
     { name: 'manifest_path', type: 'string', 'field-id': 500 },
@@ -55,7 +57,7 @@ export const MANIFEST_FILE_SCHEMA = {
 }
 
 /** The manifest entry schema for a table partitioned by one int field (the hour transform's output). */
-export function manifestEntrySchema(partitionField: { name: string; fieldId: number }) {
+export function manifestEntrySchema(partitionField: { name: string; fieldId: number }): AvroType {
   return {
     type: 'record', name: 'manifest_entry',
     fields: [

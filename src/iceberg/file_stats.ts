@@ -7,8 +7,8 @@ type IdMap<V> = { key: number; value: V }[]
 export interface FileMetrics {
   value_counts: IdMap<number>
   null_value_counts: IdMap<number>
-  lower_bounds: IdMap<Buffer>
-  upper_bounds: IdMap<Buffer>
+  lower_bounds: IdMap<Uint8Array>
+  upper_bounds: IdMap<Uint8Array>
 }
 
 /**
@@ -35,23 +35,22 @@ export function fileMetrics(file: DataFile, table: TableSchema): FileMetrics {
   return out
 }
 
-function bound(type: string, v: ColumnStats['min']): Buffer | null {
+function bound(type: string, v: ColumnStats['min']): Uint8Array | null {
   if (v === null) return null
   if (type === 'string') {
     if (typeof v !== 'string' || /[\ud800-\uffff]/.test(v)) return null
-    return Buffer.from(v, 'utf8')
+    return new TextEncoder().encode(v)
   }
   if (typeof v !== 'number' || !Number.isFinite(v)) return null
+  const b = new Uint8Array(8)
   if (type === 'double') {
-    const b = Buffer.alloc(8)
-    b.writeDoubleLE(v)
+    new DataView(b.buffer).setFloat64(0, v, true)
     return b
   }
   if (type === 'long' || type === 'timestamptz') {
     const n = type === 'timestamptz' ? v * 1000 : v
     if (!Number.isSafeInteger(n)) return null
-    const b = Buffer.alloc(8)
-    b.writeBigInt64LE(BigInt(n))
+    new DataView(b.buffer).setBigInt64(0, BigInt(n), true)
     return b
   }
   return null
@@ -63,8 +62,8 @@ export function hourOf(ms: number): number {
 }
 
 /** An int as Iceberg serializes it in bounds: 4 bytes little-endian. */
-export function intBound(n: number): Buffer {
-  const b = Buffer.alloc(4)
-  b.writeInt32LE(n)
+export function intBound(n: number): Uint8Array {
+  const b = new Uint8Array(4)
+  new DataView(b.buffer).setInt32(0, n, true)
   return b
 }

@@ -1,7 +1,7 @@
 /**
  * `parquedb/iceberg`: the store's collections and row views published as Apache Iceberg v2 tables, so
  * Spark, Trino, DuckDB, PyIceberg and R2 Data Catalog read exactly the live files (docs/interop.md).
- * A separate entry point: only a store that publishes carries its Avro dependency.
+ * A separate entry point: only a store that publishes carries its code.
  */
 import type { TablePublisher } from '../compactor/index.js'
 import { buildPublish } from './publish_step.js'
@@ -34,4 +34,5 @@ export function icebergTables(options: IcebergOptions): TablePublisher {
   }
 }
 
-export { decodeAvroFile, type AvroFile } from './avro_file.js'
+export { AvroError, decodeAvroFile, encodeAvroDatum, encodeAvroFile, type AvroFile, type AvroType } from './avro_file.js'
+export { MANIFEST_FILE_SCHEMA, manifestEntrySchema } from './avro_schemas.js'

@@ -143,7 +143,7 @@ async function writeSnapshot(
   for (const key of parent?.manifests ?? []) {
     const body = await ctx.bucket.get(key)
     if (!body) throw new Error(`iceberg: ${key}, a manifest of the current snapshot of ${target.name}, is missing`)
-    const { records } = await decodeAvroFile(new Uint8Array(await body.arrayBuffer()))
+    const { records } = decodeAvroFile(new Uint8Array(await body.arrayBuffer()), key)
     for (const r of records as unknown as (PriorEntry & { status: number })[]) {
       if (r.status !== 2) before.set(r.data_file.file_path, r)
     }
@@ -180,7 +180,7 @@ async function writeSnapshot(
     entries.push({ ...gone, status: 2, snapshot_id: id })
   }
   const entrySchema = manifestEntrySchema({ name: partitionName, fieldId: PARTITION_FIELD_ID })
-  const manifestBytes = await encodeAvroFile(entrySchema, entries, {
+  const manifestBytes = encodeAvroFile(entrySchema, entries, {
     schema: JSON.stringify(schemaJson),
     'schema-id': String(table.currentSchemaId),
     'partition-spec': JSON.stringify(partitionSpec(table).fields),
@@ -192,7 +192,7 @@ async function writeSnapshot(
   written.push(manifestKey)
   await ctx.bucket.put(manifestKey, manifestBytes)
 
-  const listBytes = await encodeAvroFile(MANIFEST_FILE_SCHEMA, [{
+  const listBytes = encodeAvroFile(MANIFEST_FILE_SCHEMA, [{
     manifest_path: uri(manifestKey), manifest_length: manifestBytes.byteLength, partition_spec_id: 0, content: 0,
     sequence_number: sequence, min_sequence_number: minSeq, added_snapshot_id: id,
     added_files_count: count.added, existing_files_count: count.existing, deleted_files_count: count.deleted,
@@ -234,8 +234,8 @@ function operation(c: { added: number; deleted: number; addedRows: number; delet
   return c.addedRows === c.deletedRows ? 'replace' : 'overwrite'
 }
 
-/** A positive id below 2^53, so it survives JSON and Avro longs read as JS numbers. */
+/** A positive id below 2^52, so it survives JSON and every reader of Avro longs as JS numbers. */
 function snapshotId(): number {
   const [a, b] = crypto.getRandomValues(new Uint32Array(2))
-  return (a! & 0x1fffff) * 2 ** 32 + b! || 1
+  return (a! & 0xfffff) * 2 ** 32 + b! || 1
 }

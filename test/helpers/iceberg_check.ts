@@ -1,6 +1,6 @@
 import { icebergRead } from 'icebird'
-import { decodeAvroFile } from '../../src/iceberg/index.js'
 import type { Bucket } from '../../src/storage/index.js'
+import { avscReadFile } from './avsc_read.js'
 
 /** What path-based readers find for one table: the hint's metadata and the files its current snapshot lists. */
 export interface ListedTable {
@@ -14,7 +14,7 @@ export interface ListedTable {
 
 /**
  * Follows a table the way a path-based reader does — version hint, metadata JSON, manifest lists,
- * manifests (decoded with avsc) — and reports every object named that the bucket does not hold.
+ * manifests (decoded with avsc, not the engine's own Avro code) — and reports every object named that the bucket does not hold.
  */
 export async function followTable(
   bucket: Bucket, location: string, tableKey: string,
@@ -43,12 +43,12 @@ export async function followTable(
     const list = await read(listKey)
     if (!list) continue
     const live: ListedTable['files'] = []
-    for (const mf of (await decodeAvroFile(list)).records) {
+    for (const mf of (await avscReadFile(list)).records) {
       const key = keyOf(mf.manifest_path as string)
       named.push(key)
       const bytes = await read(key)
       if (!bytes) continue
-      for (const e of (await decodeAvroFile(bytes)).records) {
+      for (const e of (await avscReadFile(bytes)).records) {
         if (e.status === 2) continue
         const df = e.data_file as { file_path: string; record_count: number }
         live.push({ key: keyOf(df.file_path), rows: Number(df.record_count) })

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
-import { decodeAvroFile, icebergTables } from '../../src/iceberg/index.js'
+import { icebergTables } from '../../src/iceberg/index.js'
 import { loadManifest } from '../../src/manifest/index.js'
 import { type Bucket, MemoryBucket } from '../../src/storage/index.js'
 import { TailEvents, WorkerErrors } from '../../src/tail/index.js'
+import { avscReadFile } from '../helpers/avsc_read.js'
 import { serveBucket } from '../helpers/bucket_http.js'
 import { downloadObjects, duck, fileList } from '../helpers/duckdb.js'
 import { makeEvents } from '../helpers/events.js'
@@ -157,12 +158,12 @@ describe('Iceberg tables', () => {
     // The manifest list and manifest, decoded with avsc: the writer schema's field ids are the spec's.
     const snap = (meta.snapshots as { 'manifest-list': string }[]).at(-1)!
     const listBody = await bucket.get(snap['manifest-list'].slice(http.url.length + 1))
-    const list = await decodeAvroFile(new Uint8Array(await listBody!.arrayBuffer()))
+    const list = await avscReadFile(new Uint8Array(await listBody!.arrayBuffer()))
     expect(fieldIds(list.schema)).toMatchObject(MANIFEST_FILE_IDS)
     expect(list.metadata).toMatchObject({ 'format-version': '2' })
     const mf = list.records[0]!
     const manBody = await bucket.get((mf.manifest_path as string).slice(http.url.length + 1))
-    const manifest = await decodeAvroFile(new Uint8Array(await manBody!.arrayBuffer()))
+    const manifest = await avscReadFile(new Uint8Array(await manBody!.arrayBuffer()))
     expect(fieldIds(manifest.schema)).toMatchObject(MANIFEST_ENTRY_IDS)
     expect(manifest.metadata).toMatchObject({ 'format-version': '2', content: 'data', 'partition-spec-id': '0' })
     expect(JSON.parse(manifest.metadata['partition-spec']!)).toEqual([spec])
