@@ -54,7 +54,7 @@ const manifestFile = fc.record({
 /** Compares decoded values with Buffers and Uint8Arrays alike. */
 const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x: unknown) =>
   (x && typeof x === 'object' && 'type' in x && (x as { type: unknown }).type === 'Buffer'
-    ? { bytes: (x as { data: number[] }).data } : x instanceof Uint8Array ? { bytes: [...x] } : x)))
+    ? { bytes: (x as unknown as { data: number[] }).data } : x instanceof Uint8Array ? { bytes: [...x] } : x)))
 
 describe('Avro files for Iceberg', () => {
   for (const [name, schema, arb] of [['manifest_entry', ENTRY, entry], ['manifest_file', MANIFEST_FILE_SCHEMA, manifestFile]] as const) {
