@@ -93,12 +93,17 @@ function writeBytes(out: Out, b: Uint8Array): void {
 }
 
 /** A container file: header (schema as given, so Iceberg's field ids reach readers; `meta`), one block. */
-export function encodeAvroFile(schema: AvroType, records: readonly unknown[], meta: Record<string, string>): Uint8Array {
+export function encodeAvroFile(
+  schema: AvroType, records: readonly unknown[], meta: Record<string, string>,
+): Uint8Array {
   const out = new Out()
   out.bytes(new Uint8Array(MAGIC))
   const entries = Object.entries({ ...meta, 'avro.schema': JSON.stringify(schema), 'avro.codec': 'null' })
   out.long(entries.length)
-  for (const [k, v] of entries) { writeBytes(out, new TextEncoder().encode(k)); writeBytes(out, new TextEncoder().encode(v)) }
+  for (const [k, v] of entries) {
+    writeBytes(out, new TextEncoder().encode(k))
+    writeBytes(out, new TextEncoder().encode(v))
+  }
   out.long(0)
   const sync = crypto.getRandomValues(new Uint8Array(16))
   out.bytes(sync)
@@ -158,7 +163,12 @@ function read(r: In, type: AvroType): unknown {
     case 'null': return null
     case 'boolean': return r.byte() === 1
     case 'int': case 'long': return r.long()
-    case 'double': { const b = r.b.slice(r.pos, r.pos + 8); r.pos += 8; return new DataView(b.buffer).getFloat64(0, true) }
+    case 'double': {
+      if (r.pos + 8 > r.b.length) throw new AvroError(`${r.what}: ends early at byte ${r.pos}`)
+      const b = r.b.slice(r.pos, r.pos + 8)
+      r.pos += 8
+      return new DataView(b.buffer).getFloat64(0, true)
+    }
     case 'string': return new TextDecoder().decode(r.bytes())
     case 'bytes': return r.bytes().slice()
   }

@@ -5,7 +5,8 @@
  */
 import type { TablePublisher } from '../compactor/index.js'
 import { buildPublish } from './publish_step.js'
-import { syncPointers } from './pointers.js'
+import { syncCatalogs, syncPointers } from './pointers.js'
+import type { RestCatalogOptions } from './rest_catalog.js'
 
 export interface IcebergOptions {
   /**
@@ -14,6 +15,12 @@ export interface IcebergOptions {
    * store. Iceberg files name each other by full URI.
    */
   location: string
+  /**
+   * An Iceberg REST catalog (R2 Data Catalog) to commit every snapshot through, so catalog readers
+   * (R2 SQL, Trino, Spark's REST catalog) follow the tables; each commit is conditional on the
+   * catalog's current snapshot, so another writer is detected, not overwritten.
+   */
+  catalog?: RestCatalogOptions
 }
 
 export class IcebergConfigError extends Error {
@@ -28,11 +35,23 @@ export function icebergTables(options: IcebergOptions): TablePublisher {
       `'https://data.example.com', got ${JSON.stringify(raw)}`)
   }
   const location = raw.replace(/\/+$/, '')
+  const catalog = options.catalog
+  if (catalog && (typeof catalog.uri !== 'string' || !/^https?:\/\//.test(catalog.uri) || !catalog.warehouse ||
+    typeof catalog.token !== 'string' || !catalog.token)) {
+    throw new IcebergConfigError('iceberg.catalog needs uri (https://…), warehouse and token (from a secret)')
+  }
+  const synced = new Map<string, number>()
   return {
     build: (ctx, loaded) => buildPublish(ctx, loaded, location),
-    sync: (ctx, manifest) => syncPointers(ctx, manifest, location),
+    sync: async (ctx, manifest) => {
+      await syncPointers(ctx, manifest, location)
+      if (catalog) await syncCatalogs(ctx, manifest, location, catalog, synced)
+    },
   }
 }
 
-export { AvroError, decodeAvroFile, encodeAvroDatum, encodeAvroFile, type AvroFile, type AvroType } from './avro_file.js'
+export { CatalogError, type RestCatalogOptions } from './rest_catalog.js'
+export {
+  AvroError, decodeAvroFile, encodeAvroDatum, encodeAvroFile, type AvroFile, type AvroType,
+} from './avro_file.js'
 export { MANIFEST_FILE_SCHEMA, manifestEntrySchema } from './avro_schemas.js'

@@ -1,6 +1,7 @@
 import type { PassContext } from '../compactor/index.js'
 import type { Manifest } from '../manifest/index.js'
 import { mapLimit, tableMetadataKey, versionHintKey } from '../storage/index.js'
+import { type RestCatalogOptions, syncCatalog } from './rest_catalog.js'
 import { renderMetadata } from './table_metadata.js'
 
 /**
@@ -17,5 +18,25 @@ export async function syncPointers(ctx: PassContext, m: Manifest, location: stri
     if (hint && (await hint.text()).trim() === String(t.version)) return
     await ctx.bucket.put(tableMetadataKey(ctx.prefix, name, t.version), renderMetadata(t, location, ctx.prefix, name))
     await ctx.bucket.put(versionHintKey(ctx.prefix, name), String(t.version))
+  })
+}
+
+/**
+ * Commits each table's published state to a REST catalog, after the pointers (registration names the
+ * metadata file). `synced` remembers, per isolate, the versions already committed, so a pass with
+ * nothing new makes no catalog request. A failure is reported and retried on the next pass; it
+ * never undoes the publish (the store's manifest is the source of truth).
+ */
+export async function syncCatalogs(
+  ctx: PassContext, m: Manifest, location: string, catalog: RestCatalogOptions, synced: Map<string, number>,
+): Promise<void> {
+  const due = Object.entries(m.tables ?? {}).filter(([name, t]) => synced.get(name) !== t.version)
+  await mapLimit(due, ctx.options.concurrency, async ([name, t]) => {
+    try {
+      await syncCatalog(catalog, location, ctx.prefix, name, t)
+      synced.set(name, t.version)
+    } catch (e) {
+      console.warn(`parquedb: ${(e as Error)?.message ?? String(e)}`)
+    }
   })
 }

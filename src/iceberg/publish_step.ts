@@ -8,7 +8,7 @@ import { manifestListKey, partitionRange, tableManifestKey, tableMetadataKey } f
 import { MANIFEST_FILE_SCHEMA, manifestEntrySchema } from './avro_schemas.js'
 import { decodeAvroFile, encodeAvroFile } from './avro_file.js'
 import { fileMetrics, hourOf, intBound } from './file_stats.js'
-import { PARTITION_FIELD_ID, partitionFieldName, partitionSpec } from './table_metadata.js'
+import { PARTITION_FIELD_ID, PUBLISHED_MARK, partitionFieldName, partitionSpec } from './table_metadata.js'
 import { type TableSchema, tableSchema } from './table_schema.js'
 
 /** A collection or row view as a table: aggregating views store partial states, not rows, and are left out. */
@@ -223,6 +223,7 @@ async function writeSnapshot(
       'added-records': String(count.addedRows), 'deleted-records': String(count.deletedRows),
       'total-data-files': String(files.length), 'total-records': String(total),
       'total-delete-files': '0', 'total-position-deletes': '0', 'total-equality-deletes': '0',
+      [PUBLISHED_MARK]: 'true',
     },
   }
 }

@@ -1,6 +1,9 @@
 import type { PublishedTable } from '../manifest/index.js'
 import { dataPrefix, tableMetadataKey } from '../storage/index.js'
 
+/** In every snapshot summary the store writes: a catalog's snapshot without it came from another writer. */
+export const PUBLISHED_MARK = 'parquedb.published'
+
 /** The partition field every table has: the hour of its time field (the engine cuts files on UTC hours). */
 export const PARTITION_FIELD_ID = 1000
 

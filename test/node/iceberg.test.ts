@@ -5,6 +5,7 @@ import { loadManifest } from '../../src/manifest/index.js'
 import { type Bucket, MemoryBucket } from '../../src/storage/index.js'
 import { TailEvents, WorkerErrors } from '../../src/tail/index.js'
 import { avscReadFile } from '../helpers/avsc_read.js'
+import { fakeRestCatalog } from '../helpers/fake_rest_catalog.js'
 import { serveBucket } from '../helpers/bucket_http.js'
 import { downloadObjects, duck, fileList } from '../helpers/duckdb.js'
 import { makeEvents } from '../helpers/events.js'
@@ -356,3 +357,77 @@ const MANIFEST_ENTRY_IDS = {
   column_sizes: 108, value_counts: 109, null_value_counts: 110, nan_value_counts: 137, lower_bounds: 125,
   upper_bounds: 128, split_offsets: 132, equality_ids: 135, sort_order_id: 140,
 }
+
+describe('Iceberg REST catalog commits', () => {
+  it('registers each table, then commits every new snapshot conditionally; another writer is detected', async () => {
+    const bucket = new MemoryBucket()
+    served = bucket
+    const catalog = fakeRestCatalog(bucket, 's3://parquedb-data')
+    const clock = { now: T0 }
+    const db = DB({ TailEvents, WorkerErrors }, {
+      storage: bucket, now: () => clock.now,
+      iceberg: icebergTables({
+        location: 's3://parquedb-data',
+        catalog: { uri: catalog.uri, warehouse: 'w', token: 'secret', fetch: catalog.fetch as typeof fetch },
+      }),
+    })
+    const expectInSync = async (when: string) => {
+      const m = (await loadManifest(bucket, '', 0)).manifest
+      for (const name of TABLES) {
+        const t = m.tables![name]!
+        const meta = catalog.tables.get(`parquedb.${name}`)!
+        expect(meta['table-uuid'], when).toBe(t.uuid)
+        expect(meta['current-snapshot-id'], when).toBe(t.snapshots.at(-1)!.id)
+        expect(meta.snapshots.map(s => s['snapshot-id']), when).toEqual(t.snapshots.map(s => s.id))
+        for (const s of meta.snapshots) {
+          expect(await bucket.head(s['manifest-list'].slice('s3://parquedb-data/'.length)), when).not.toBeNull()
+        }
+      }
+    }
+    await db.TailEvents.bulkCreate(makeEvents(80, { start: T0, spanMs: 2 * HOUR, seed: 11 }))
+    clock.now += 3 * HOUR
+    await db.compact()
+    expect(catalog.requests.filter(r => r.endsWith('/register'))).toHaveLength(2)
+    await expectInSync('registered')
+
+    await db.TailEvents.bulkCreate(makeEvents(30, { start: T0, spanMs: 2 * HOUR, seed: 12 }))
+    clock.now += MIN
+    await db.compact({ maxL0Files: 2 })
+    await expectInSync('after a merge')
+    // Nothing new: no catalog request at all.
+    const before = catalog.requests.length
+    clock.now += MIN
+    await db.compact()
+    expect(catalog.requests.length).toBe(before)
+
+    // A commit that loses a race is reported and made again by the next pass.
+    catalog.state.conflictNext = true
+    await db.TailEvents.bulkCreate(makeEvents(10, { start: T0, spanMs: HOUR, seed: 13 }))
+    clock.now += MIN
+    await db.compact()
+    const m = (await loadManifest(bucket, '', 0)).manifest
+    expect(catalog.tables.get('parquedb.TailEvents')!['current-snapshot-id']).not.toBe(m.tables!.TailEvents!.snapshots.at(-1)!.id)
+    clock.now += MIN
+    await db.compact()
+    await expectInSync('after a lost race')
+
+    // Snapshots expire in the catalog as in the store.
+    clock.now += 7 * HOUR
+    await db.compact()
+    clock.now += 7 * HOUR
+    await db.compact()
+    await expectInSync('after expiry')
+
+    // Another writer's snapshot in the catalog: nothing is committed over it.
+    const meta = catalog.tables.get('parquedb.TailEvents')!
+    meta.snapshots.push({ 'snapshot-id': 7, 'manifest-list': 's3://elsewhere/x.avro', summary: { operation: 'append' } })
+    meta.refs.main = { 'snapshot-id': 7, type: 'branch' }
+    meta['current-snapshot-id'] = 7
+    await db.TailEvents.bulkCreate(makeEvents(10, { start: T0, spanMs: HOUR, seed: 14 }))
+    clock.now += MIN
+    await db.compact()
+    expect(catalog.tables.get('parquedb.TailEvents')!['current-snapshot-id']).toBe(7)
+    expect(() => icebergTables({ location: 's3://b', catalog: { uri: 'catalog', warehouse: 'w', token: 't' } }))
+      .toThrow(/iceberg.catalog needs uri/)
+  })
+})
