@@ -23,6 +23,8 @@ export interface AvroField {
 }
 
 const MAGIC = [0x4f, 0x62, 0x6a, 0x01] // 'Obj' 1
+const UTF8 = new TextEncoder()
+const FROM_UTF8 = new TextDecoder()
 
 export class AvroError extends Error {
   override name = 'AvroError'
@@ -50,29 +52,42 @@ class Out {
   done(): Uint8Array { return this.buf.slice(0, this.length) }
 }
 
-function write(out: Out, type: AvroType, v: unknown, at: string): void {
+/** Writes one value; an AvroError's message starts with the path to the value (built only on failure). */
+function write(out: Out, type: AvroType, v: unknown): void {
   if (Array.isArray(type)) {
     const i = v === null || v === undefined ? type.indexOf('null') : type.findIndex(t => t !== 'null')
-    if (i < 0) throw new AvroError(`${at}: no branch of ${JSON.stringify(type)} takes ${String(v)}`)
+    if (i < 0) throw new AvroError(`: no branch of ${JSON.stringify(type)} takes ${String(v)}`)
     out.long(i)
-    write(out, type[i]!, v, at)
+    write(out, type[i]!, v)
     return
   }
   if (typeof type === 'object') {
     if (type.type === 'record') {
-      if (!v || typeof v !== 'object') throw new AvroError(`${at}: record ${type.name} needs an object`)
-      for (const f of type.fields) write(out, f.type, (v as Record<string, unknown>)[f.name], `${at}.${f.name}`)
+      if (!v || typeof v !== 'object') throw new AvroError(`: record ${type.name} needs an object`)
+      for (const f of type.fields) {
+        try {
+          write(out, f.type, (v as Record<string, unknown>)[f.name])
+        } catch (e) {
+          throw e instanceof AvroError ? new AvroError(`.${f.name}${e.message}`) : e
+        }
+      }
       return
     }
-    if (!Array.isArray(v)) throw new AvroError(`${at}: needs an array`)
+    if (!Array.isArray(v)) throw new AvroError(': needs an array')
     if (v.length) {
       out.long(v.length)
-      v.forEach((x, i) => write(out, type.items, x, `${at}[${i}]`))
+      for (let i = 0; i < v.length; i++) {
+        try {
+          write(out, type.items, v[i])
+        } catch (e) {
+          throw e instanceof AvroError ? new AvroError(`[${i}]${e.message}`) : e
+        }
+      }
     }
     out.long(0)
     return
   }
-  const fail = () => new AvroError(`${at}: ${JSON.stringify(v)} is not an Avro ${type}`)
+  const fail = () => new AvroError(`: ${JSON.stringify(v)} is not an Avro ${type}`)
   switch (type) {
     case 'null': if (v !== null && v !== undefined) throw fail(); return
     case 'boolean': if (typeof v !== 'boolean') throw fail(); out.byte(v ? 1 : 0); return
@@ -82,7 +97,7 @@ function write(out: Out, type: AvroType, v: unknown, at: string): void {
       return
     case 'long': if (typeof v !== 'number') throw fail(); out.long(v); return
     case 'double': if (typeof v !== 'number') throw fail(); out.double(v); return
-    case 'string': if (typeof v !== 'string') throw fail(); writeBytes(out, new TextEncoder().encode(v)); return
+    case 'string': if (typeof v !== 'string') throw fail(); writeBytes(out, UTF8.encode(v)); return
     case 'bytes': if (!(v instanceof Uint8Array)) throw fail(); writeBytes(out, v); return
   }
 }
@@ -101,15 +116,15 @@ export function encodeAvroFile(
   const entries = Object.entries({ ...meta, 'avro.schema': JSON.stringify(schema), 'avro.codec': 'null' })
   out.long(entries.length)
   for (const [k, v] of entries) {
-    writeBytes(out, new TextEncoder().encode(k))
-    writeBytes(out, new TextEncoder().encode(v))
+    writeBytes(out, UTF8.encode(k))
+    writeBytes(out, UTF8.encode(v))
   }
   out.long(0)
   const sync = crypto.getRandomValues(new Uint8Array(16))
   out.bytes(sync)
   if (records.length) {
     const block = new Out()
-    records.forEach((r, i) => write(block, schema, r, `record ${i}`))
+    records.forEach((r, i) => datum(block, schema, r, `record ${i}`))
     out.long(records.length)
     writeBytes(out, block.done())
     out.bytes(sync)
@@ -120,8 +135,16 @@ export function encodeAvroFile(
 /** One datum's binary encoding (for tests against other Avro implementations). */
 export function encodeAvroDatum(schema: AvroType, v: unknown): Uint8Array {
   const out = new Out()
-  write(out, schema, v, 'datum')
+  datum(out, schema, v, 'datum')
   return out.done()
+}
+
+function datum(out: Out, schema: AvroType, v: unknown, what: string): void {
+  try {
+    write(out, schema, v)
+  } catch (e) {
+    throw e instanceof AvroError ? new AvroError(`${what}${e.message}`) : e
+  }
 }
 
 class In {
@@ -151,7 +174,11 @@ function read(r: In, type: AvroType): unknown {
     return read(r, branch)
   }
   if (typeof type === 'object') {
-    if (type.type === 'record') return Object.fromEntries(type.fields.map(f => [f.name, read(r, f.type)]))
+    if (type.type === 'record') {
+      const rec: Record<string, unknown> = {}
+      for (const f of type.fields) rec[f.name] = read(r, f.type)
+      return rec
+    }
     const items: unknown[] = []
     for (let n = r.long(); n !== 0; n = r.long()) {
       if (n < 0) { r.long(); n = -n } // a block with its byte size
@@ -169,7 +196,7 @@ function read(r: In, type: AvroType): unknown {
       r.pos += 8
       return new DataView(b.buffer).getFloat64(0, true)
     }
-    case 'string': return new TextDecoder().decode(r.bytes())
+    case 'string': return FROM_UTF8.decode(r.bytes())
     case 'bytes': return r.bytes().slice()
   }
 }
@@ -189,7 +216,7 @@ export function decodeAvroFile(bytes: Uint8Array, what = 'Avro file'): AvroFile 
   const metadata: Record<string, string> = {}
   for (let n = r.long(); n !== 0; n = r.long()) {
     if (n < 0) { r.long(); n = -n }
-    for (let i = 0; i < n; i++) metadata[new TextDecoder().decode(r.bytes())] = new TextDecoder().decode(r.bytes())
+    for (let i = 0; i < n; i++) metadata[FROM_UTF8.decode(r.bytes())] = FROM_UTF8.decode(r.bytes())
   }
   if ((metadata['avro.codec'] ?? 'null') !== 'null') throw new AvroError(`${what}: codec ${metadata['avro.codec']}`)
   const schema = JSON.parse(metadata['avro.schema'] ?? 'null') as AvroType

@@ -1,6 +1,8 @@
 import type { ColumnStats, DataFile } from '../manifest/index.js'
 import type { TableSchema } from './table_schema.js'
 
+const UTF8 = new TextEncoder()
+
 type IdMap<V> = { key: number; value: V }[]
 
 /** A data file's Iceberg metrics, from the statistics the manifest already records (no file is opened). */
@@ -39,7 +41,7 @@ function bound(type: string, v: ColumnStats['min']): Uint8Array | null {
   if (v === null) return null
   if (type === 'string') {
     if (typeof v !== 'string' || /[\ud800-\uffff]/.test(v)) return null
-    return new TextEncoder().encode(v)
+    return UTF8.encode(v)
   }
   if (typeof v !== 'number' || !Number.isFinite(v)) return null
   const b = new Uint8Array(8)
