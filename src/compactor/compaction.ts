@@ -12,6 +12,7 @@ import { collectionPartitionsFor, viewPartitionsFor } from './pickers.js'
 import { rebuildViewPartition } from './view_rebuild.js'
 import { registerViews } from './view_registration.js'
 import { type CompactionOptions, DEFAULT_COMPACTION } from './options.js'
+import { type TablePublisher, publishTables } from './publisher.js'
 import { type PassContext, timeLeft } from './pass_context.js'
 
 export interface CompactorConfig {
@@ -25,6 +26,8 @@ export interface CompactorConfig {
   refresh?: string[]
   now: () => number
   options?: Partial<CompactionOptions>
+  /** Publishes the store as tables for other engines once per pass (parquedb/iceberg). */
+  publisher?: TablePublisher
 }
 
 function context(config: CompactorConfig, counting: CountingBucket): PassContext {
@@ -102,6 +105,9 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
       s.partitionsRecompacted++
     }
     s.done = timeLeft(ctx)
+    // Iceberg tables: once per pass, before garbage collection keeps what their snapshots list (safe-gc).
+    s.tablesPublished = (await publishTables(ctx, config.publisher, retry)).length
+    if (s.tablesPublished) worked = true
     // Collection runs every pass, even one whose budget went to a backlog: it is small (one
     // LIST page per collection), and skipping it under load would let garbage and the
     // manifest's consumed list grow without bound. A cached manifest is safe for the sweep:
@@ -124,6 +130,11 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
       ))
   }
   return s
+}
+
+/** Publishes the tables now, outside a pass (db.publish()); returns the tables that changed. */
+export async function publishNow(config: CompactorConfig): Promise<string[]> {
+  return publishTables(context(config, new CountingBucket(config.bucket)), config.publisher, () => {})
 }
 
 export interface RecompactRequest {

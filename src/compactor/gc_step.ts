@@ -1,4 +1,4 @@
-import { type LoadedManifest, referencedKeys } from '../manifest/index.js'
+import { type LoadedManifest, heldBySnapshot, referencedKeys } from '../manifest/index.js'
 import { createdAtOfKey, dataPrefix, isOwnKey, mapLimit } from '../storage/index.js'
 import type { StepOutcome } from './commit_step.js'
 import { deleteKeys } from './concurrency.js'
@@ -19,7 +19,9 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   const now = ctx.now()
   const grace = ctx.options.graceMs
   const m = loaded.manifest
-  const dueGarbage = m.garbage.filter(g => g.since + grace <= now).map(g => g.key)
+  // A file a retained Iceberg snapshot still lists stays until that snapshot expires (safe-gc).
+  const held = (g: (typeof m.garbage)[number]) => heldBySnapshot(m, g, t => dataPrefix(ctx.prefix, t))
+  const dueGarbage = m.garbage.filter(g => g.since + grace <= now && !held(g)).map(g => g.key)
   const dueSegments = Object.values(m.collections)
     .flatMap(c => c.consumed.filter(s => !s.quarantined && s.at + grace <= now).map(s => s.key))
 

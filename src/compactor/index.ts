@@ -1,4 +1,7 @@
-export { runPass, recompact, type RecompactRequest, type RecompactResult } from './compaction.js'
+export { publishNow, runPass, recompact, type RecompactRequest, type RecompactResult } from './compaction.js'
 export { DEFAULT_COMPACTION, type CompactionOptions } from './options.js'
 export { CompactionConflictError } from './commit_step.js'
 export { writeDataFile } from './file_writer.js'
+export { publishTables, tableObjects, type PublishResult, type TablePublisher } from './publisher.js'
+export type { StepOutcome } from './commit_step.js'
+export type { PassContext } from './pass_context.js'

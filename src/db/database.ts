@@ -1,5 +1,6 @@
 import {
-  type CompactionOptions, DEFAULT_COMPACTION, type RecompactRequest, type RecompactResult, recompact, runPass,
+  type CompactionOptions, DEFAULT_COMPACTION, type RecompactRequest, type RecompactResult, publishNow, recompact,
+  runPass,
 } from '../compactor/index.js'
 import type { PassSummary } from '../manifest/index.js'
 import { type CollectionSchema, SchemaError, compileCollection, isCollectionDefinition } from '../schema/index.js'
@@ -53,6 +54,11 @@ export interface DBCore {
   /** Backlog, files, partitions, the last pass. */
   status(): Promise<DBStatus>
   /**
+   * Publishes the Iceberg tables now (with the `iceberg` option; each pass also does): returns the
+   * tables that got a new snapshot or metadata version.
+   */
+  publishTables(): Promise<string[]>
+  /**
    * SQL over collections and views: ``await db.sql`SELECT ... WHERE scriptName = ${name}` ``.
    * Interpolated values are bound, never spliced; `db.sql.explain` also reports each scan.
    */
@@ -89,7 +95,7 @@ export type DBInstance<S> = DBCore & Collections<S>
 
 const RESERVED = new Set([
   'compact', 'recompact', 'status', 'tail', 'scheduled', 'fetchAdmin', 'bucket', 'collections', 'views', 'sql',
-  'refresh', 'then',
+  'refresh', 'publishTables', 'then',
 ])
 
 /**
@@ -160,6 +166,7 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
     return {
       bucket: await bucket(), prefix, collections: schemas, views, retention, now,
       options: { concurrency, ...options.compaction, ...extra },
+      ...(options.iceberg ? { publisher: options.iceberg } : {}),
     }
   }
 
@@ -193,6 +200,13 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
     },
     async status() {
       return readStatus(await bucket(), prefix, schemas, now(), views)
+    },
+    async publishTables() {
+      if (!options.iceberg) {
+        throw new DBConfigError('publishTables: no tables to publish; pass iceberg: icebergTables({ location }) ' +
+          "from 'parquedb/iceberg' to DB() (docs/interop.md)")
+      }
+      return publishNow(await compactorConfig())
     },
     async refresh(name, range) {
       const plan = views.find(v => v.name === name)

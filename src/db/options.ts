@@ -1,4 +1,4 @@
-import type { CompactionOptions } from '../compactor/index.js'
+import type { CompactionOptions, TablePublisher } from '../compactor/index.js'
 import type { QueryLimits } from '../query/index.js'
 import { type StorageOption, utf8Length } from '../storage/index.js'
 
@@ -30,6 +30,11 @@ export interface DBOptions {
   concurrency?: number
   /** Default limits of every query (find(), db.sql): timeoutMs, maxRows, maxJoinPairs (docs/guarantees.md). */
   query?: QueryLimits
+  /**
+   * Publish collections and row views as Apache Iceberg tables, once per compaction pass:
+   * `icebergTables({ location: 's3://parquedb-data' })` from `parquedb/iceberg` (docs/interop.md).
+   */
+  iceberg?: TablePublisher
 }
 
 export class DBConfigError extends Error {

@@ -1,10 +1,24 @@
-import { type Manifest, type PassSummary, loadManifest, readLastPass } from '../manifest/index.js'
+import { type Manifest, type PassSummary, loadManifest, readLastPass, tableFingerprint } from '../manifest/index.js'
 import type { CollectionSchema } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts } from '../storage/index.js'
 import { listSegments, pendingSegments } from '../wal/index.js'
 import type { ViewPlan } from '../mv/index.js'
 
+/** A collection or view published as an Iceberg table (the `iceberg` option). */
+export interface TableStatus {
+  /** The metadata version readers find (`v<N>.metadata.json`). */
+  version: number
+  snapshotId: number | null
+  publishedAt: Date | null
+  /** Whether the newest snapshot lists exactly the live files (the WAL tail is never in the table). */
+  current: boolean
+  /** 0 when current, else how long ago the newest snapshot was taken: an upper bound on its lag. */
+  behindMs: number
+}
+
 export interface CollectionStatus {
+  /** Its Iceberg table, or null when it is not published. */
+  table: TableStatus | null
   files: number
   l0Files: number
   bytes: number
@@ -29,6 +43,7 @@ export interface CollectionStatus {
 }
 
 export interface ViewStatus {
+  table: TableStatus | null
   files: number
   bytes: number
   rows: number
@@ -82,6 +97,7 @@ export async function readStatus(
     const visible = files.filter(f => !f.pending)
     const last = manifest.views?.[v.name]?.lastRefresh ?? null
     out.views[v.name] = {
+      table: tableStatus(manifest, v.name, now),
       files: files.length,
       bytes: files.reduce((n, f) => n + f.bytes, 0),
       rows: visible.reduce((n, f) => n + f.rows, 0),
@@ -105,6 +121,7 @@ async function collectionStatus(
   const minTime = state.files.reduce((t, f) => Math.min(t, f.minTime), Infinity)
   const maxTime = state.files.reduce((t, f) => Math.max(t, f.maxTime), -Infinity)
   return {
+    table: tableStatus(m, schema.name, now),
     files: state.files.length,
     l0Files: state.files.filter(f => f.level === 0).length,
     bytes: state.files.reduce((n, f) => n + f.bytes, 0),
@@ -119,5 +136,16 @@ async function collectionStatus(
       awaitingDeletion: segs.length - pending.length,
       quarantinedInPlace: state.consumed.filter(c => c.quarantined).map(c => c.key),
     },
+  }
+}
+
+function tableStatus(m: Manifest, name: string, now: number): TableStatus | null {
+  const t = m.tables?.[name]
+  if (!t) return null
+  const snap = t.snapshots.at(-1)
+  const current = t.fingerprint === tableFingerprint(m.collections[name]?.files ?? [])
+  return {
+    version: t.version, snapshotId: snap?.id ?? null, publishedAt: snap ? new Date(snap.at) : null, current,
+    behindMs: current || !snap ? 0 : Math.max(0, now - snap.at),
   }
 }

@@ -1,5 +1,6 @@
 export {
-  emptyManifest, referencedKeys, type ColumnStats, type DataFile, type Manifest, type PassSummary, type ViewState,
+  emptyManifest, heldBySnapshot, referencedKeys, tableFingerprint, type ColumnStats, type DataFile, type GarbageEntry,
+  type Manifest, type PassSummary, type PublishedSnapshot, type PublishedTable, type ViewState,
 } from './manifest.js'
 export {
   applyEdit, ManifestEditError, StaleEditError, type CollectionEdit, type ManifestEdit, type QueueEdit,

@@ -61,6 +61,8 @@ export interface CollectionState {
 export interface GarbageEntry {
   key: string
   since: number
+  /** The manifest version whose commit stopped referencing it (absent in entries older versions wrote). */
+  version?: number
 }
 
 /** A recompact request still being worked through, one partition at a time. */
@@ -93,6 +95,8 @@ export interface PassSummary {
   ops: Record<string, number>
   backlogSegments: number
   done: boolean
+  /** Tables that got a new Iceberg snapshot or metadata version in this pass. */
+  tablesPublished?: number
 }
 
 /** A view's maintenance state. */
@@ -118,6 +122,81 @@ export interface Manifest {
   sweep?: Record<string, string>
   /** Written by earlier versions; the last pass now lives in its own object (lastPassKey). */
   lastPass?: PassSummary
+  /** Collections and views published as Apache Iceberg tables (src/iceberg), by name. */
+  tables?: Record<string, PublishedTable>
+}
+
+/** One Iceberg snapshot the store published and still retains. */
+export interface PublishedSnapshot {
+  id: number
+  parentId?: number
+  sequence: number
+  /** When it was built (engine clock). */
+  at: number
+  /** The manifest version it was built from: it lists the files live in that version. */
+  version: number
+  schemaId: number
+  /** The manifest-list and manifest objects it references. */
+  manifestList: string
+  manifests: string[]
+  summary: Record<string, string>
+}
+
+/**
+ * What the store has published of one table: enough to render its Iceberg metadata JSON again at any
+ * time, and for garbage collection to keep every file a retained snapshot lists (safe-gc).
+ */
+export interface PublishedTable {
+  uuid: string
+  /** The metadata JSON version (`v<N>.metadata.json`) this state renders as. */
+  version: number
+  updatedAt: number
+  lastSequence: number
+  lastColumnId: number
+  /** Field ids by column name and type, so an id is never reused for another column. */
+  fieldIds: Record<string, number>
+  /** Iceberg schemas, as the metadata JSON spells them (plain data owned by src/iceberg). */
+  schemas: Record<string, unknown>[]
+  currentSchemaId: number
+  /** `schema.name-mapping.default`, JSON: our Parquet files carry no field ids, so readers map columns by name. */
+  nameMapping: string
+  /** The hour partition field's name and the id of the time column it reads. */
+  partitionField: string
+  partitionSourceId: number
+  /** tableFingerprint of the files the current snapshot lists. */
+  fingerprint: string
+  /** Retained snapshots, oldest first; the last one is current. */
+  snapshots: PublishedSnapshot[]
+  /** Earlier metadata versions still kept (their JSON objects are deleted once they leave this list). */
+  metadataLog: { version: number; at: number }[]
+}
+
+/**
+ * Whether a garbage object may still be listed by a retained snapshot of its table: a snapshot built
+ * from a manifest version before the one that dropped the object (for an entry without a version, one
+ * built at or before it was dropped) may list it (safe-gc). `tablePrefix` maps a table to its files' prefix.
+ */
+export function heldBySnapshot(m: Manifest, g: GarbageEntry, tablePrefix: (table: string) => string): boolean {
+  for (const [name, t] of Object.entries(m.tables ?? {})) {
+    if (!g.key.startsWith(tablePrefix(name))) continue
+    if (t.snapshots.some(s => (g.version === undefined ? s.at <= g.since : s.version < g.version))) return true
+  }
+  return false
+}
+
+/** A short digest of the files a table shows readers (pending view deltas are not shown). */
+export function tableFingerprint(files: readonly DataFile[]): string {
+  let h1 = 0x811c9dc5, h2 = 0x01000193, n = 0
+  for (const key of files.filter(f => !f.pending).map(f => f.key).sort()) {
+    n++
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i)
+      h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0
+    }
+    h1 = Math.imul(h1 ^ 10, 0x01000193) >>> 0
+  }
+  return `${n}-${h1.toString(16)}-${h2.toString(16)}`
 }
 
 export function emptyManifest(now: number): Manifest {
@@ -136,5 +215,8 @@ export function referencedKeys(m: Manifest): Set<string> {
     for (const s of c.consumed) keys.add(s.key)
   }
   for (const g of m.garbage) keys.add(g.key)
+  for (const t of Object.values(m.tables ?? {})) {
+    for (const s of t.snapshots) for (const k of [s.manifestList, ...s.manifests]) keys.add(k)
+  }
   return keys
 }

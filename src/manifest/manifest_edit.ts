@@ -6,7 +6,8 @@
  */
 import { ManifestError } from './manifest_store.js'
 import {
-  type ConsumedSegment, type DataFile, type Manifest, type PendingRecompact, type ViewState, referencedKeys,
+  type ConsumedSegment, type DataFile, type Manifest, type PendingRecompact, type PublishedTable, type ViewState,
+  referencedKeys,
 } from './manifest.js'
 
 /** One collection's or view's part of an edit. */
@@ -48,6 +49,10 @@ export interface ManifestEdit {
   sweep?: Record<string, string>
   /** Keys deleted from storage: they leave the garbage and consumed lists (safe-gc). */
   deleted?: string[]
+  /** Published Iceberg tables' new states, whole; null forgets one. */
+  tables?: Record<string, PublishedTable | null>
+  /** Objects no longer referenced (expired snapshots' metadata), to garbage stamped with the commit time. */
+  garbage?: string[]
 }
 
 /** An edit that contradicts the manifest it is applied to; the message names the key. */
@@ -84,7 +89,7 @@ export function applyEdit(manifest: Manifest, edit: ManifestEdit, now: number): 
     const live = new Map(st.files.map(f => [f.key, f]))
     for (const key of c.removed ?? []) {
       if (!live.delete(key)) throw stale(manifest, `${name}: removes ${key}`)
-      next.garbage.push({ key, since: now })
+      next.garbage.push({ key, since: now, version: manifest.version + 1 })
     }
     for (const key of c.published ?? []) {
       const f = live.get(key)
@@ -113,6 +118,12 @@ export function applyEdit(manifest: Manifest, edit: ManifestEdit, now: number): 
     }
   }
   if (edit.sweep) next.sweep = { ...edit.sweep }
+  for (const [name, table] of Object.entries(edit.tables ?? {})) {
+    next.tables ??= {}
+    if (table) next.tables[name] = table
+    else delete next.tables[name]
+  }
+  for (const key of edit.garbage ?? []) next.garbage.push({ key, since: now, version: manifest.version + 1 })
   if (edit.deleted?.length) {
     const gone = new Set(edit.deleted)
     next.garbage = next.garbage.filter(g => !gone.has(g.key))
@@ -137,7 +148,7 @@ function dropCollection(m: Manifest, name: string, now: number): void {
     throw new ManifestEditError(`${name}: cannot drop a collection holding ${kept.length} quarantined segment(s), ` +
       `e.g. ${kept[0]!.key}; replay and delete them first`)
   }
-  m.garbage.push(...[...st.files, ...st.consumed].map(o => ({ key: o.key, since: now })))
+  m.garbage.push(...[...st.files, ...st.consumed].map(o => ({ key: o.key, since: now, version: m.version + 1 })))
   delete m.collections[name]
   m.recompact = m.recompact.filter(r => r.collection !== name)
 }

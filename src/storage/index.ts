@@ -9,8 +9,9 @@ export {
 export { openBucket, type StorageOption } from './open.js'
 export { listAll } from './list_all.js'
 export {
-  batchQuarantineKey, createdAtOfKey, dataFileKey, dataPrefix, isOwnKey, lastPassKey, manifestKey, parseSegmentKey,
-  PARTITION_MS, partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey, segmentQuarantineKey, walPrefix,
+  batchQuarantineKey, createdAtOfKey, dataFileKey, dataPrefix, isOwnKey, lastPassKey, manifestKey, manifestListKey,
+  parseSegmentKey, PARTITION_MS, partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey,
+  segmentQuarantineKey, tableManifestKey, tableMetadataKey, tableMetadataPrefix, versionHintKey, walPrefix,
 } from './layout.js'
 export { DEFAULT_CONCURRENCY, mapLimit } from './concurrency.js'
 export { utf8Length } from './utf8.js'

@@ -8,6 +8,10 @@
  *   quarantine/<C>/batch-<id>.ndjson                          events a bulkCreate rejected
  *   quarantine/<C>/wal-<segment name>                         WAL lines compaction could not ingest
  *   data/<C>/dt=YYYY-MM-DD/hour=HH/<createdMs>-L<level>-<id>.parquet   collection and view files
+ *   data/<C>/metadata/v<N>.metadata.json                     Iceberg table metadata (src/iceberg)
+ *   data/<C>/metadata/version-hint.text                      the newest N, for path-based readers
+ *   data/<C>/metadata/snap-<createdMs>-<id>.avro             an Iceberg manifest list
+ *   data/<C>/metadata/<createdMs>-<id>-m0.avro               an Iceberg manifest
  *
  * Times are zero-padded to 15 digits, so keys sort by time and a LIST is in time order.
  */
@@ -17,6 +21,7 @@ const PAD = 15
 export const PARTITION_MS = 3_600_000
 const SEGMENT_NAME = /^(\d{15})-(\d{15})-(\d{15})-([a-z0-9]+)\.ndjson$/
 const DATA_FILE_NAME = /\/(\d{15})-L\d-[a-z0-9]+\.parquet$/
+const TABLE_METADATA_NAME = /\/metadata\/(?:snap-)?(\d{15})-[a-z0-9]+(?:-m0)?\.avro$/
 const PARTITION = /^dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})$/
 
 export function manifestKey(prefix: string): string {
@@ -109,10 +114,39 @@ export function dataFileKey(t: DataFileName): string {
   return `${dataPrefix(t.prefix, t.collection)}${t.partition}/${pad(t.createdAt)}-L${t.level}-${randomId()}.parquet`
 }
 
-/** The creation time a data file's name carries; the orphan sweep ages files by it. */
+/**
+ * The creation time a data file's or Iceberg Avro file's name carries; the orphan sweep ages files by it.
+ */
 export function createdAtOfKey(key: string): number | null {
-  const m = DATA_FILE_NAME.exec(key)
+  const m = DATA_FILE_NAME.exec(key) ?? TABLE_METADATA_NAME.exec(key)
   return m ? Number(m[1]) : null
+}
+
+/**
+ * A collection or view published as an Iceberg table lives under its data prefix (the table's location),
+ * with the table's metadata in `metadata/` beside the hour partitions, as path-based readers expect.
+ */
+export function tableMetadataPrefix(prefix: string, table: string): string {
+  return `${dataPrefix(prefix, table)}metadata/`
+}
+
+/** `v<N>.metadata.json`: the name version-hint readers (DuckDB, icebird, Hadoop catalogs) look for. */
+export function tableMetadataKey(prefix: string, table: string, version: number): string {
+  return `${tableMetadataPrefix(prefix, table)}v${version}.metadata.json`
+}
+
+export function versionHintKey(prefix: string, table: string): string {
+  return `${tableMetadataPrefix(prefix, table)}version-hint.text`
+}
+
+/** A snapshot's manifest list: written once, before the commit that references it. */
+export function manifestListKey(prefix: string, table: string, createdAt: number): string {
+  return `${tableMetadataPrefix(prefix, table)}snap-${pad(createdAt)}-${randomId()}.avro`
+}
+
+/** An Iceberg manifest (the files of one snapshot): written once, before the commit that references it. */
+export function tableManifestKey(prefix: string, table: string, createdAt: number): string {
+  return `${tableMetadataPrefix(prefix, table)}${pad(createdAt)}-${randomId()}-m0.avro`
 }
 
 /**

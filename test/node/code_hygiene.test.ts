@@ -33,6 +33,7 @@ const ALLOWED: Record<string, string[]> = {
   cli: [],
   dashboard: [],
   db: ['compactor', 'dashboard', 'expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
+  iceberg: ['compactor', 'manifest', 'mv', 'schema', 'storage'],
 }
 
 const INVARIANTS = [

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
-  type DataFile, type Manifest, ManifestEditError, StaleEditError, applyEdit, emptyManifest,
+  type DataFile, type Manifest, type PublishedTable, ManifestEditError, StaleEditError, applyEdit, emptyManifest,
+  heldBySnapshot, referencedKeys,
 } from '../../src/manifest/index.js'
 
 const T = Date.parse('2024-01-15T09:00:00Z')
@@ -27,7 +28,9 @@ describe('applyEdit', () => {
     const next = applyEdit(m, edit, T + 5)
     expect(m).toEqual(before)
     expect(next.collections.E!.files.map(f => f.key)).toEqual(['c', 'ab'])
-    expect(next.garbage).toEqual([{ key: 'old', since: T - 1 }, { key: 'a', since: T + 5 }, { key: 'b', since: T + 5 }])
+    expect(next.garbage).toEqual([
+      { key: 'old', since: T - 1 }, { key: 'a', since: T + 5, version: 8 }, { key: 'b', since: T + 5, version: 8 },
+    ])
     expect(next).toMatchObject({ version: 8, updatedAt: T + 5 })
   })
 
@@ -95,7 +98,7 @@ describe('applyEdit', () => {
     m = applyEdit(m, { collections: { V: { drop: true } }, views: { V: null } }, T + 7)
     expect(m.collections.V).toBeUndefined()
     expect(m.recompact).toEqual([])
-    expect(m.garbage.slice(-2)).toEqual([{ key: 'v1', since: T + 7 }, { key: 'v2', since: T + 7 }])
+    expect(m.garbage.slice(-2)).toEqual([{ key: 'v1', since: T + 7, version: 9 }, { key: 'v2', since: T + 7, version: 9 }])
     const q = manifest()
     q.collections.E!.consumed.push({ key: 'wal/big', at: T, quarantined: 'too big' })
     expect(() => applyEdit(q, { collections: { E: { drop: true } } }, T)).toThrow(/quarantined segment/)
@@ -113,4 +116,34 @@ describe('applyEdit', () => {
     expect(m.views).toEqual({ V: { lastRefresh: T, definition: 'd' } })
     expect(applyEdit(m, { views: { V: null } }, T).views).toEqual({})
   })
+
+  it('published tables are replaced whole, their snapshots\' objects stay referenced, and garbage they list is held',
+    () => {
+      const table = (versions: number[]): PublishedTable => ({
+        uuid: 'u', version: 1, updatedAt: T, lastSequence: 1, lastColumnId: 1, fieldIds: {}, schemas: [],
+        currentSchemaId: 0, nameMapping: '[]', partitionField: 't_hour', partitionSourceId: 1, fingerprint: '',
+        metadataLog: [],
+        snapshots: versions.map(v => ({
+          id: v, sequence: v, at: T, version: v, schemaId: 0, manifestList: `meta/list-${v}`, manifests: [`meta/m-${v}`],
+          summary: {},
+        })),
+      })
+      let m = applyEdit(manifest(), { tables: { E: table([7]) } }, T)
+      expect(referencedKeys(m).has('meta/list-7')).toBe(true)
+      // A merge in version 9 replaces a and b: the snapshot built from version 7 still lists them.
+      m = applyEdit(m, { collections: { E: { removed: ['a', 'b'] } } }, T)
+      const a = m.garbage.find(g => g.key === 'a')!
+      expect(a.version).toBe(9)
+      const prefix = (t: string) => (t === 'E' ? '' : 'elsewhere/')
+      expect(heldBySnapshot(m, a, prefix)).toBe(true)
+      // Once only a snapshot built from version 9 or later is retained, nothing holds them.
+      m = applyEdit(m, { tables: { E: table([9]) }, garbage: ['meta/list-7', 'meta/m-7'] }, T + 1)
+      expect(heldBySnapshot(m, a, prefix)).toBe(false)
+      expect(m.garbage.slice(-2)).toEqual([
+        { key: 'meta/list-7', since: T + 1, version: 10 }, { key: 'meta/m-7', since: T + 1, version: 10 },
+      ])
+      // A garbage entry of another table is never held by this one's snapshots.
+      expect(heldBySnapshot(m, { key: 'x', since: 0, version: 1 }, t => (t === 'E' ? 'data/E/' : ''))).toBe(false)
+      expect(applyEdit(m, { tables: { E: null } }, T).tables).toEqual({})
+    })
 })

@@ -13,20 +13,22 @@ import { makeEvents } from '../helpers/events.js'
 const run = promisify(execFile)
 
 describe('the built package and its CLI', () => {
-  it('plain Node imports parquedb and parquedb/tail from dist (the package exports) and stores to a folder', async () => {
+  it('plain Node imports parquedb, parquedb/tail and parquedb/iceberg from dist (the package exports) and stores to a folder', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parquedb-pkg-'))
     const script = `
       import { DB } from 'parquedb'
       import { TailEvents, traceItemToTailEvent } from 'parquedb/tail'
-      const db = DB({ TailEvents }, { storage: { type: 'fs', path: process.argv[1] } })
+      import { icebergTables } from 'parquedb/iceberg'
+      const iceberg = icebergTables({ location: 'file://' + process.argv[1] })
+      const db = DB({ TailEvents }, { storage: { type: 'fs', path: process.argv[1] }, iceberg })
       const item = { scriptName: 'w', outcome: 'ok', eventTimestamp: 1705309200000, event: null, logs: [], exceptions: [] }
       const r = await db.TailEvents.bulkCreate([traceItemToTailEvent(item)])
       const pass = await db.compact()
       const rows = await db.TailEvents.find()
-      console.log(JSON.stringify({ written: r.written, compacted: pass.rowsCompacted, rows: rows.length, ts: rows[0].eventTimestamp instanceof Date }))
+      console.log(JSON.stringify({ written: r.written, compacted: pass.rowsCompacted, rows: rows.length, ts: rows[0].eventTimestamp instanceof Date, published: pass.tablesPublished }))
     `
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, dir], { cwd: process.cwd() })
-    expect(JSON.parse(stdout)).toEqual({ written: 1, compacted: 1, rows: 1, ts: true })
+    expect(JSON.parse(stdout)).toEqual({ written: 1, compacted: 1, rows: 1, ts: true, published: 1 })
   })
 
   it('parquedb status / compact / recompact on a folder bucket', async () => {
