@@ -1,6 +1,7 @@
 import type { AsyncDataSource, AsyncRow, ScanOptions, SqlPrimitive } from 'squirreling'
 import { getPath, promotedValue } from '../schema/index.js'
 import { type Explain, type FindContext, FindQuery, type ReadTarget } from './find.js'
+import { SqlDate } from './sql_date.js'
 import { type ConstEnv, wherePushdown } from './sql_pushdown.js'
 
 /**
@@ -55,7 +56,9 @@ export function sqlTable(
               for (let i = 0; i < wanted.length; i++) {
                 const p = typed[i]
                 const v = p ? promotedValue(row, p.path, p.type) : paths[i] ? getPath(row, paths[i]!) : row[wanted[i]!]
-                const value = (v === undefined ? null : v) as SqlPrimitive
+                // Ordered by time, not by text (see SqlDate).
+                const time = v instanceof Date ? new SqlDate(v.getTime()) : v
+                const value = (time === undefined ? null : time) as SqlPrimitive
                 resolved[wanted[i]!] = value
                 cells[wanted[i]!] = cell(value)
               }

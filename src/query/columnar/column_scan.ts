@@ -1,4 +1,4 @@
-import { type ParquetReadOptions, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet'
+import { type ColumnChunk, type ParquetReadOptions, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet'
 import type { DataFile, Manifest } from '../../manifest/index.js'
 import { type CollectionSchema, type StoredRow, promotedValue } from '../../schema/index.js'
 import { type Bucket, CountingBucket } from '../../storage/index.js'
@@ -14,6 +14,21 @@ import type { TableColumn } from './table_columns.js'
 export interface ColumnBatch {
   length: number
   columns: ArrayLike<unknown>[]
+  /** What the caller's `rowGroup` said for this group (Parquet batches only). */
+  plan?: RowGroupPlan
+}
+
+/** A row group's min, max and null count of one column, when its statistics have them. */
+export interface GroupColumnStats {
+  min?: number
+  max?: number
+  nulls?: number
+}
+
+/** Which columns to decode (by position in `columns`), and what else the caller derived from the statistics. */
+export interface RowGroupPlan {
+  decode: boolean[]
+  proven: boolean[]
 }
 
 export interface ColumnScanOptions {
@@ -26,6 +41,8 @@ export interface ColumnScanOptions {
   wal?: WalSource | false
   /** The columns to decode; an empty list still yields batches with their row counts (COUNT(*)). */
   columns: readonly TableColumn[]
+  /** Decides per row group, from its statistics, which columns to decode (all when absent). */
+  rowGroup?: (stats: (column: string) => GroupColumnStats) => RowGroupPlan
 }
 
 /**
@@ -48,7 +65,7 @@ export async function* scanColumns(
       weight: Math.min(file.bytes * 8, 2 << 20),
       open: () => {
         stats.filesRead++
-        return fileBatches(bucket, file, options.columns, options.pruner, stats)
+        return fileBatches(bucket, file, options, stats)
       },
     }))
     for await (const batch of inOrder(fileSources, readAhead)) {
@@ -81,15 +98,14 @@ const PARSERS: ParquetReadOptions['parsers'] = {
 
 /** One batch per row group that its statistics do not rule out, holding only that group's columns. */
 async function* fileBatches(
-  bucket: Bucket, fileRef: Pick<DataFile, 'key' | 'bytes'>, columns: readonly TableColumn[], pruner: Pruner,
-  stats: ScanStats,
+  bucket: Bucket, fileRef: Pick<DataFile, 'key' | 'bytes'>, options: ColumnScanOptions, stats: ScanStats,
 ): AsyncGenerator<ColumnBatch> {
+  const { columns, pruner } = options
   const buffer = await openParquet(bucket, fileRef.key, fileRef.bytes)
   const metadata = await parquetMetadataAsync(buffer, { initialFetchSize: FOOTER_GUESS })
   const compressors = await compressorsFor(metadata)
   // A file written before a column existed lacks it: its cells are null, as the row path reads them.
   const present = new Set(parquetSchema(metadata).children.map(c => c.element.name))
-  const names = columns.map(c => c.name).filter(n => present.has(n))
   const keep = pruner.rowGroupFilter(fileRef as DataFile)
   let start = 0
   for (const group of metadata.row_groups) {
@@ -101,6 +117,8 @@ async function* fileBatches(
       continue
     }
     stats.rowGroupsRead++
+    const plan = options.rowGroup?.(name => groupStats(group.columns, name))
+    const names = columns.filter((c, i) => present.has(c.name) && (!plan || plan.decode[i])).map(c => c.name)
     const decoded = new Map<string, unknown[][]>(names.map(n => [n, []]))
     if (names.length) {
       // A fresh ranged buffer per group lets each group's bytes go once decoded (as readFileRowGroups does).
@@ -115,7 +133,9 @@ async function* fileBatches(
     }
     yield {
       length: rows,
-      columns: columns.map(c => (present.has(c.name) ? cells(decoded.get(c.name)!, rows, c) : nulls(rows))),
+      columns: columns.map((c, i) => (plan && !plan.decode[i] ? []
+        : present.has(c.name) ? cells(decoded.get(c.name)!, rows, c) : nulls(rows))),
+      ...(plan ? { plan } : {}),
     }
     start = end
   }
@@ -138,6 +158,21 @@ function cells(pages: unknown[][], rows: number, column: TableColumn): ArrayLike
     throw new Error(`column ${column.name}: decoded ${i} values for a row group of ${rows} rows`)
   }
   return out
+}
+
+/** Exact numeric statistics only (strings may be truncated; they are not used). */
+function groupStats(chunks: ColumnChunk[], column: string): GroupColumnStats {
+  const chunk = chunks.find(c => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column)
+  const s = chunk?.meta_data?.statistics
+  if (!s) return {}
+  const num = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'bigint' ? Number(v)
+    : typeof v === 'number' ? v : undefined)
+  const min = num(s.min_value)
+  const max = num(s.max_value)
+  return {
+    ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}),
+    ...(s.null_count !== undefined ? { nulls: Number(s.null_count) } : {}),
+  }
 }
 
 function nulls(rows: number): unknown[] {

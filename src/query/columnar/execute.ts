@@ -1,4 +1,5 @@
 import type { QueryBudget } from '../budget.js'
+import { SqlDate } from '../sql_date.js'
 import { type Accumulator, type Selection, makeAccumulator } from './accumulators.js'
 import type { ColumnBatch } from './column_scan.js'
 import type { Kind } from './expression.js'
@@ -26,7 +27,6 @@ export async function aggregateBatches(
   })
   let rows = new Int32Array(0)
   let ids = new Int32Array(0)
-  const filter = query.filter?.ev
   for await (const batch of batches) {
     budget?.check()
     const { length, columns } = batch
@@ -34,12 +34,18 @@ export async function aggregateBatches(
       rows = new Int32Array(length)
       ids = new Int32Array(length)
     }
+    // Terms a row group's statistics prove for all its rows are not evaluated.
+    const terms = query.conjuncts.filter((_, k) => !batch.plan?.proven[k]).map(c => c.ev)
     let m = 0
-    if (filter) {
-      for (let i = 0; i < length; i++) if (filter(columns, i)) rows[m++] = i
-    } else {
-      for (let i = 0; i < length; i++) rows[i] = i
-      m = length
+    for (let i = 0; i < length; i++) rows[i] = i
+    m = length
+    for (const term of terms) {
+      let kept = 0
+      for (let k = 0; k < m; k++) {
+        const i = rows[k]!
+        if (term(columns, i)) rows[kept++] = i
+      }
+      m = kept
     }
     counts.rowsMatched += m
     const sel: Selection = { rows, groups: ids, length: m }
@@ -92,5 +98,5 @@ function compareTerm(a: unknown, b: unknown, term: { desc: boolean; nullsFirst: 
 /** Timestamps leave the columnar path as Dates, as the row path returns them. */
 function publicValue(v: unknown, kind: Kind): unknown {
   if (v === undefined) return null
-  return kind === 'time' && typeof v === 'number' ? new Date(v) : v
+  return kind === 'time' && typeof v === 'number' ? new SqlDate(v) : v
 }

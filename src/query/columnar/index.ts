@@ -7,7 +7,7 @@ import { type ConstEnv, wherePushdown } from '../sql_pushdown.js'
 import { scanColumns } from './column_scan.js'
 import { aggregateBatches } from './execute.js'
 import { NotColumnar } from './expression.js'
-import { type ColumnarQuery, recognize } from './recognize.js'
+import { type ColumnarQuery, planRowGroup, recognize } from './recognize.js'
 import { columnarColumns } from './table_columns.js'
 
 export { NotColumnar } from './expression.js'
@@ -52,6 +52,7 @@ export async function tryColumnar(
   const batches = scanColumns(bucket, target.stored, {
     prefix: ctx.prefix, now: ctx.now(), pruner, concurrency: ctx.concurrency, graceMs: ctx.graceMs,
     columns: query.columns,
+    rowGroup: stats => planRowGroup(query, stats),
     ...(ctx.snapshot ? { manifest: ctx.snapshot() } : {}),
     ...(target.wal !== undefined ? { wal: target.wal } : {}),
   }, stats)

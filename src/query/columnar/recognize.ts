@@ -2,6 +2,7 @@ import { type ExprNode, type QueryPlan, derivedAlias } from 'squirreling'
 import type { ConstEnv } from '../sql_pushdown.js'
 import type { AggregateSpec, Cols } from './accumulators.js'
 import { type Compiled, type Kind, NotColumnar, compileExpr } from './expression.js'
+import type { GroupColumnStats, RowGroupPlan } from './column_scan.js'
 import type { TableColumn } from './table_columns.js'
 
 /** Group-level expressions read this: the group table's keys and each aggregate's result. */
@@ -16,13 +17,27 @@ export interface OrderTerm {
   nullsFirst: boolean
 }
 
+/**
+ * One AND-ed term of the WHERE (a row passes when every term is truthy). A comparison of a
+ * numeric or timestamp column with a constant has `holds`: true when a row group's min and max
+ * prove the term for every row, which is then neither evaluated nor, if nothing else reads its
+ * column, decoded.
+ */
+export interface Conjunct {
+  ev: Compiled<Cols>['ev']
+  slots: number[]
+  bound?: { slot: number; holds: (min: number, max: number) => boolean }
+}
+
 /** A single-table aggregate query the columnar executor runs. */
 export interface ColumnarQuery {
   table: string
   where?: ExprNode
   /** The columns to decode, in the order row-level expressions address them. */
   columns: TableColumn[]
-  filter?: Compiled<Cols>
+  conjuncts: Conjunct[]
+  /** Column slots read by group keys and aggregates: decoded in every batch. */
+  alwaysRead: Set<number>
   keys: Compiled<Cols>[]
   aggregates: AggregateSpec[]
   outputs: { name: string; value: Compiled<GroupContext> }[]
@@ -83,6 +98,7 @@ export function recognize(
   // Row level: columns of the batch, by slot.
   const columns: TableColumn[] = []
   const slots = new Map<string, number>()
+  let used = new Set<number>()
   const rowLeaf = (n: ExprNode): Compiled<Cols> | undefined => {
     const fn = n.type === 'function' ? n.funcName.toUpperCase() : ''
     if (AGGREGATES[fn] || OTHER_AGGREGATES.has(fn)) throw new NotColumnar('an aggregate inside an aggregate or a WHERE')
@@ -96,17 +112,24 @@ export function recognize(
       slots.set(col.name, slot)
     }
     const s = slot
+    used.add(s)
     return { kind: col.kind, ev: (c, i) => c[s]![i] }
   }
   const row = (n: ExprNode) => compileExpr(n, rowLeaf, env)
-  const filter = where ? row(where) : undefined
-  if (filter && filter.kind === 'time') throw new NotColumnar('a timestamp as the WHERE condition')
+  const conjuncts = (where ? andTerms(where) : []).map((term): Conjunct => {
+    used = new Set()
+    const c = row(term)
+    if (c.kind === 'time') throw new NotColumnar('a timestamp as a WHERE condition')
+    const slots = [...used]
+    const bound = rangeBound(term, row, slots)
+    return { ev: c.ev, slots, ...(bound ? { bound } : {}) }
+  })
+  const alwaysRead = (used = new Set())
   const keys = groupBy.map(row)
   const keyText = groupBy.map(shape)
 
   // Group level: aggregates, group keys, and (in HAVING and ORDER BY) the output columns.
   const aggregates: AggregateSpec[] = []
-  const aggregateKinds: Kind[] = []
   const outputs: { name: string; value: Compiled<GroupContext> }[] = []
   const groupLeaf = (outputsVisible: boolean) => (n: ExprNode): Compiled<GroupContext> | undefined => {
     if (n.type === 'function') {
@@ -124,7 +147,12 @@ export function recognize(
     if (n.type === 'identifier') throw new NotColumnar(`column ${n.name} outside an aggregate and not grouped by`)
     return undefined
   }
+  // The same aggregate written twice (SUM(...) in a column and again in a ratio) is computed once.
+  const seen = new Map<string, Compiled<GroupContext>>()
   const aggregate = (n: Extract<ExprNode, { type: 'function' }>, fn: string, kind: AggregateSpec['kind']) => {
+    const text = shape(n)
+    const known = seen.get(text)
+    if (known) return known
     const spec: AggregateSpec = { kind }
     let argNode = n.args[0]
     let argKind: Kind = 'number'
@@ -157,8 +185,9 @@ export function recognize(
     }
     const index = aggregates.push(spec) - 1
     const resultKind: Kind = spec.kind === 'min' || spec.kind === 'max' ? argKind : 'number'
-    aggregateKinds.push(resultKind)
-    return { kind: resultKind, ev: (ctx: GroupContext, g: number) => ctx.aggregate(index, g) }
+    const compiled: Compiled<GroupContext> = { kind: resultKind, ev: (ctx, g) => ctx.aggregate(index, g) }
+    seen.set(text, compiled)
+    return compiled
   }
   const names = new Set<string>()
   for (const col of selectColumns) {
@@ -172,15 +201,55 @@ export function recognize(
   const havingC = having ? compileExpr(having, post, env) : undefined
   if (havingC?.kind === 'time') throw new NotColumnar('a timestamp as the HAVING condition')
   const terms = orderBy.map(t => {
+    // Timestamps order by time on both paths (see SqlDate).
     const ev = compileExpr(t.expr, post, env)
-    // The engine orders Dates by their text, not their time: leave that to it.
-    if (ev.kind === 'time') throw new NotColumnar('ORDER BY a timestamp')
     return { ev, desc: t.direction === 'DESC', nullsFirst: t.nulls !== 'LAST' }
   })
   return {
-    table, ...(where ? { where } : {}), columns, ...(filter ? { filter } : {}), keys, aggregates, outputs,
+    table, ...(where ? { where } : {}), columns, conjuncts, alwaysRead, keys, aggregates, outputs,
     ...(havingC ? { having: havingC } : {}), orderBy: terms,
     ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}),
+  }
+}
+
+/**
+ * A row group's plan: the WHERE terms its statistics prove for every row (no NULLs, min and
+ * max inside the bound), and the columns still needed once those terms are dropped.
+ */
+export function planRowGroup(query: ColumnarQuery, stats: (column: string) => GroupColumnStats): RowGroupPlan {
+  const proven = query.conjuncts.map(c => {
+    if (!c.bound) return false
+    const s = stats(query.columns[c.bound.slot]!.name)
+    return s.nulls === 0 && s.min !== undefined && s.max !== undefined && c.bound.holds(s.min, s.max)
+  })
+  const decode = query.columns.map((_, slot) => query.alwaysRead.has(slot))
+  query.conjuncts.forEach((c, k) => { if (!proven[k]) for (const s of c.slots) decode[s] = true })
+  return { decode, proven }
+}
+
+function andTerms(node: ExprNode): ExprNode[] {
+  return node.type === 'binary' && node.op === 'AND' ? [...andTerms(node.left), ...andTerms(node.right)] : [node]
+}
+
+const FLIP: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=' }
+
+/** For `column op constant` (either way round) on a number or timestamp: the test on a row group's min and max. */
+function rangeBound(
+  term: ExprNode, row: (n: ExprNode) => Compiled<Cols>, slots: number[],
+): Conjunct['bound'] | undefined {
+  if (term.type !== 'binary' || !FLIP[term.op] || slots.length !== 1) return undefined
+  let [col, other, op] = [term.left, term.right, term.op as string]
+  if (col.type !== 'identifier') [col, other, op] = [term.right, term.left, FLIP[op]!]
+  if (col.type !== 'identifier') return undefined
+  const c = row(col)
+  const v = row(other).constant?.value
+  if ((c.kind !== 'number' && c.kind !== 'time') || typeof v !== 'number' || Number.isNaN(v)) return undefined
+  const slot = slots[0]!
+  switch (op) {
+    case '>': return { slot, holds: min => min > v }
+    case '>=': return { slot, holds: min => min >= v }
+    case '<': return { slot, holds: (_, max) => max < v }
+    default: return { slot, holds: (_, max) => max <= v }
   }
 }
 
