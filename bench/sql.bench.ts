@@ -10,6 +10,7 @@ import { loadManifest } from '../src/manifest/index.js'
 import { FsBucket } from '../src/storage/fs_bucket.js'
 import { MemoryBucket, listAll } from '../src/storage/index.js'
 import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from '../src/tail/index.js'
+import { comparableRows } from '../test/helpers/duckdb.js'
 import { makeEvents } from '../test/helpers/events.js'
 import { ORDER_KEYS, SPEC_QUERIES } from '../test/helpers/spec_sql.js'
 
@@ -45,20 +46,7 @@ async function timed<T>(fn: () => Promise<T>, warm = 1, runs = RUNS): Promise<{ 
   return { min: +ms[0]!.toFixed(1), median: +ms[Math.floor(ms.length / 2)]!.toFixed(1), value }
 }
 
-function plain(v: unknown): unknown {
-  if (v === null || v === undefined) return null
-  if (v instanceof Date) return v.getTime()
-  if (typeof v === 'bigint') return Number(v)
-  if (typeof v === 'object') {
-    const o = v as { micros?: bigint }
-    if (typeof o.micros === 'bigint') return Number(o.micros / 1000n)
-    const s = String(v)
-    if (!Number.isNaN(Number(s))) return Number(s)
-    return JSON.stringify(v)
-  }
-  return typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(9)) : v
-}
-const normal = (rows: Record<string, unknown>[]) => rows.map(r => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])))
+const normal = comparableRows
 
 for (const EVENTS of SIZES) {
   describe(`SQL vs DuckDB, ${EVENTS} TailEvents in the last hour`, async () => {

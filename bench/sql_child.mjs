@@ -2,16 +2,10 @@
 // (--max-old-space-size) and read the peak memory the query needed.
 import { DB } from '../dist/index.js'
 import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from '../dist/tail/index.js'
+import { sampleMemory } from './memory_sampler.mjs'
 
 const [dir, nowArg, query, runsArg] = process.argv.slice(2)
-let peakRss = 0
-let peakHeap = 0
-const sample = () => {
-  const m = process.memoryUsage()
-  peakRss = Math.max(peakRss, m.rss)
-  peakHeap = Math.max(peakHeap, m.heapUsed + m.external + m.arrayBuffers)
-}
-const timer = setInterval(sample, 2)
+const memory = sampleMemory(2)
 const db = DB({ TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }, {
   storage: { type: 'fs', path: dir }, now: () => Number(nowArg), query: { maxRows: Infinity, timeoutMs: Infinity },
 })
@@ -21,9 +15,9 @@ for (let i = 0; i < Number(runsArg ?? 1); i++) {
   const started = performance.now()
   result = await db.sql.explain([query])
   times.push(performance.now() - started)
-  sample()
+  memory.sample()
 }
-clearInterval(timer)
+memory.stop()
 process.stdout.write(JSON.stringify({
-  times, peakRss, peakHeap, rows: result.rows.length, paths: result.scans.map(s => s.path), fallback: result.fallback ?? null,
+  times, ...memory.peaks, rows: result.rows.length, paths: result.scans.map(s => s.path), fallback: result.fallback ?? null,
 }))

@@ -12,7 +12,7 @@ import { MemoryBucket } from '../../src/storage/index.js'
 import {
   TailEvents, type TraceItemLike, WorkerErrors, WorkerLogs, WorkerRequests, traceItemToTailEvent,
 } from '../../src/tail/index.js'
-import { downloadObjects, fileList } from '../helpers/duckdb.js'
+import { comparableRows, downloadObjects, fileList } from '../helpers/duckdb.js'
 import { makeEvents } from '../helpers/events.js'
 import { SPEC_QUERIES } from '../helpers/spec_sql.js'
 
@@ -55,20 +55,7 @@ async function load(db: Db, compactedUpTo: number): Promise<void> {
   for (let i = compactedUpTo; i < inputs.length; i += 100) await db.TailEvents.bulkCreate(inputs.slice(i, i + 100))
 }
 
-function plain(v: unknown): unknown {
-  if (v === null || v === undefined) return null
-  if (v instanceof Date) return v.getTime()
-  if (typeof v === 'bigint') return Number(v)
-  if (typeof v === 'object') {
-    const o = v as { micros?: bigint }
-    if (typeof o.micros === 'bigint') return Number(o.micros / 1000n)
-    const s = String(v)
-    if (!Number.isNaN(Number(s))) return Number(s)
-  }
-  return v
-}
-const approx = (v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(9)) : v)
-const normal = (rows: Record<string, unknown>[]) => rows.map(r => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, approx(plain(v))])))
+const normal = comparableRows
 const sorted = (rows: Record<string, unknown>[]) => normal(rows).map(r => JSON.stringify(r)).sort()
 
 // ---- random aggregate queries -------------------------------------------------------------

@@ -143,9 +143,11 @@ async function* fileBatches(
 
 /** A column's decoded pages as one array of plain cells: numbers for INT64, null for missing. */
 function cells(pages: unknown[][], rows: number, column: TableColumn): ArrayLike<unknown> {
-  const only = pages.length === 1 ? pages[0]! : null
+  const only = pages.length === 1 && pages[0]!.length === rows ? pages[0]! : null
   // Typed arrays other than BigInt64 hold no nulls and no BigInts: usable as they are.
-  if (only && ArrayBuffer.isView(only) && !(only instanceof BigInt64Array) && only.length === rows) return only
+  if (only && ArrayBuffer.isView(only) && !(only instanceof BigInt64Array)) return only
+  // So is a single page of plain values (strings, numbers, booleans, null): no copy.
+  if (only && Array.isArray(only) && only.every(v => v !== undefined && typeof v !== 'bigint')) return only
   const out = new Array<unknown>(rows)
   let i = 0
   for (const page of pages) {
