@@ -275,4 +275,19 @@ describe('which path runs', () => {
     expect(grouped.scans[0]!.path).toBe('columnar')
     expect(grouped.rows.find(r => r.status === 503)?.n).toBe(want.length)
   })
+
+  it('ORDER BY a timestamp orders by time on both paths (across a Sunday midnight, and within a second)', async () => {
+    const db = DB({ A: { t: 'timestamp!', k: 'string!' } }, { storage: new MemoryBucket(), now: () => NOW })
+    const at = (iso: string) => Date.parse(iso)
+    // As text, "Mon Jan 15 ..." sorts before "Sun Jan 14 ...", and .900 ties with .100.
+    await db.A.bulkCreate([
+      { t: new Date(at('2024-01-15T01:00:00.100Z')), k: 'mon-a' }, { t: new Date(at('2024-01-14T23:00:00Z')), k: 'sun' },
+      { t: new Date(at('2024-01-15T01:00:00.900Z')), k: 'mon-b' },
+    ])
+    expect((await db.sql`SELECT k FROM A ORDER BY t`).map(r => r.k)).toEqual(['sun', 'mon-a', 'mon-b'])
+    expect((await db.sql`SELECT k FROM A ORDER BY t DESC`).map(r => r.k)).toEqual(['mon-b', 'mon-a', 'sun'])
+    const grouped = await db.sql.explain`SELECT t, COUNT(*) AS n FROM A GROUP BY t ORDER BY t DESC`
+    expect(grouped.scans[0]!.path).toBe('columnar')
+    expect(grouped.rows.map(r => (r.t as Date).toISOString())).toEqual(['2024-01-15T01:00:00.900Z', '2024-01-15T01:00:00.100Z', '2024-01-14T23:00:00.000Z'])
+  })
 })

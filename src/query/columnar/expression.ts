@@ -123,15 +123,21 @@ function compileBinary<C>(op: string, a: Compiled<C>, b: Compiled<C>): Compiled<
       return y == null ? null : f(Number(x), Number(y))
     },
   }, [a, b])
-  const cmp = (f: (x: unknown, y: unknown) => boolean): Compiled<C> => folded({
-    kind: 'boolean',
-    ev: (c, i) => {
-      const x = l(c, i)
-      if (x == null) return false
-      const y = r(c, i)
-      return y == null ? false : f(x, y)
-    },
-  }, [a, b])
+  const cmp = (f: (x: unknown, y: unknown) => boolean): Compiled<C> => {
+    // Against a constant (the common `column op literal`): one call per row fewer.
+    const k = b.constant && !a.constant ? b.constant.value : undefined
+    if (k === null) return { kind: 'boolean', ev: () => false }
+    if (k !== undefined) return { kind: 'boolean', ev: versus(l, op, k) }
+    return folded({
+      kind: 'boolean',
+      ev: (c, i) => {
+        const x = l(c, i)
+        if (x == null) return false
+        const y = r(c, i)
+        return y == null ? false : f(x, y)
+      },
+    }, [a, b])
+  }
   const anyTime = a.kind === 'time' || b.kind === 'time'
   switch (op) {
     case '+': return num((x, y) => x + y)
@@ -164,6 +170,21 @@ function compileBinary<C>(op: string, a: Compiled<C>, b: Compiled<C>): Compiled<
     }
     default: throw new NotColumnar(`operator ${op}`)
   }
+}
+
+/** `column op constant` as one closure (the constant is not NULL). */
+function versus<C>(l: Eval<C>, op: string, k: unknown): Eval<C> {
+  /* eslint-disable eqeqeq */
+  switch (op) {
+    case '=': case '==': return (c, i) => { const x = l(c, i); return x != null && x == k }
+    case '!=': case '<>': return (c, i) => { const x = l(c, i); return x != null && x != k }
+    case '<': return (c, i) => { const x = l(c, i) as number; return x != null && x < (k as number) }
+    case '<=': return (c, i) => { const x = l(c, i) as number; return x != null && x <= (k as number) }
+    case '>': return (c, i) => { const x = l(c, i) as number; return x != null && x > (k as number) }
+    case '>=': return (c, i) => { const x = l(c, i) as number; return x != null && x >= (k as number) }
+    default: throw new NotColumnar(`operator ${op}`)
+  }
+  /* eslint-enable eqeqeq */
 }
 
 /** The kind of a value that may come from any of several expressions. */
