@@ -67,7 +67,7 @@ export async function* readFileRowGroups(
   }
 }
 
-function chunkStats(chunks: ColumnChunk[], column: string): ChunkStats {
+export function chunkStats(chunks: ColumnChunk[], column: string): ChunkStats {
   const chunk = chunks.find(c => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column)
   const s = chunk?.meta_data?.statistics
   if (!s) return { min: undefined, max: undefined }
@@ -82,7 +82,7 @@ function chunkStats(chunks: ColumnChunk[], column: string): ChunkStats {
   return { min: plain(s.min_value), max: plain(s.max_value) }
 }
 
-const FOOTER_GUESS = 64 * 1024
+export const FOOTER_GUESS = 64 * 1024
 
 const BUILT_IN = new Set(['UNCOMPRESSED', 'SNAPPY'])
 const COMPRESSORS_MODULE = 'hyparquet-compressors'
@@ -92,7 +92,7 @@ const COMPRESSORS_MODULE = 'hyparquet-compressors'
  * hyparquet-compressors, loaded only then: it compiles wasm on import, which workerd
  * forbids, so a Worker never loads it for the engine's own files.
  */
-async function compressorsFor(metadata: FileMetaData): Promise<Record<string, unknown> | undefined> {
+export async function compressorsFor(metadata: FileMetaData): Promise<Record<string, unknown> | undefined> {
   const codecs = new Set(metadata.row_groups.flatMap(g => g.columns.map(c => c.meta_data?.codec ?? 'UNCOMPRESSED')))
   if ([...codecs].every(c => BUILT_IN.has(c))) return undefined
   const mod = (await import(/* @vite-ignore */ COMPRESSORS_MODULE)) as { compressors: Record<string, unknown> }

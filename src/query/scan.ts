@@ -214,14 +214,14 @@ export async function* scanCollection(
 }
 
 /** Bytes of files and segments a scan reads ahead of the one it is consuming. */
-const READ_AHEAD_BYTES = 16 << 20
+export const READ_AHEAD_BYTES = 16 << 20
 
 /**
  * One WAL segment's rows, re-checked as compaction does (ingest_step), so a row reads the same
  * before and after: one written under an older schema is read as compaction will store it, or not
  * at all (invariant read-your-writes).
  */
-async function* walRows(
+export async function* walRows(
   tail: R2WalTail, seg: SegmentRef, schema: CollectionSchema, stats: ScanStats,
 ): AsyncGenerator<StoredRow[]> {
   const decoded = await tail.read(seg)

@@ -1,4 +1,4 @@
-import { type AsyncDataSource, type UserDefinedFunction, parseSql } from 'squirreling'
+import { type AsyncDataSource, type QueryPlan, type UserDefinedFunction, parseSql, planSql } from 'squirreling'
 import { QueryBudget, type QueryLimits, resolveLimits } from './budget.js'
 import { ExprError } from '../expr/index.js'
 import type { Explain, FindContext, ReadTarget } from './find.js'
@@ -7,6 +7,7 @@ import { sqlTable } from './sql_source.js'
 import { PARAM_FUNCTION, type SqlText } from './sql_text.js'
 import { executeWithin } from './sql_execute.js'
 import { safeRegexFunctions, useSafeRegex } from './sql_regex.js'
+import { tryColumnar } from './columnar/index.js'
 
 export class SqlError extends Error {
   override name = 'SqlError'
@@ -15,22 +16,37 @@ export class SqlError extends Error {
   }
 }
 
+/** Which executor answered: column arrays (single-table aggregates), or squirreling's rows. */
+export type SqlPath = 'columnar' | 'rows'
+
 export interface SqlResult {
   rows: Record<string, unknown>[]
-  /** One entry per table scan the query made: what it pruned and read, and its R2 operations. */
-  scans: { table: string; stats: Explain }[]
+  /**
+   * One entry per table scan the query made: what it pruned and read, its R2 operations, and
+   * the path that consumed it.
+   */
+  scans: { table: string; stats: Explain; path: SqlPath }[]
+  /** Why the columnar path did not run the query (absent when it did). */
+  fallback?: string
+}
+
+export interface SqlOptions {
+  /** False runs every query on the row engine (the differential tests compare the two paths). */
+  columnar?: boolean
 }
 
 /**
- * Runs a SELECT over the DB's collections and views with squirreling. `NOW()` reads the
- * DB's clock (injectable); parameters come back through `__PARAM(i)`. The query runs under
- * the DB's query limits, overridden by `limits`.
+ * Runs a SELECT over the DB's collections and views: single-table aggregates on the columnar
+ * path (columnar/), everything else (and whatever that path does not handle) with squirreling.
+ * `NOW()` reads the DB's clock (injectable); parameters come back through `__PARAM(i)`. The
+ * query runs under the DB's query limits, overridden by `limits`.
  */
 export async function runSql(
   sql: SqlText,
   tables: Record<string, ReadTarget>,
   ctx: FindContext,
   limits?: QueryLimits,
+  options: SqlOptions = {},
 ): Promise<SqlResult> {
   const now = ctx.now()
   const budget = new QueryBudget(resolveLimits(ctx.limits, limits), 'sql')
@@ -50,7 +66,7 @@ export async function runSql(
       return pinned.manifest
     },
   }
-  const scans: { table: string; stats: Explain }[] = []
+  const scans: SqlResult['scans'] = []
   const sources: Record<string, AsyncDataSource> = {}
   // Known once the query is parsed; the scans start only after that.
   let referenced: Set<string> | null = null
@@ -68,7 +84,7 @@ export async function runSql(
             try {
               yield* rows()
             } finally {
-              for (const s of collected.splice(0)) scans.push({ table: name, stats: s })
+              for (const s of collected.splice(0)) scans.push({ table: name, stats: s, path: 'rows' })
             }
           })(),
         }
@@ -90,8 +106,23 @@ export async function runSql(
     const statement = parseSql({ query: sql.text, functions })
     referenced = referencedColumns(statement)
     useSafeRegex(statement)
-    const rows = await executeWithin(statement, sources, { ...functions, ...safeRegexFunctions(budget) }, budget)
-    return { rows: rows as Record<string, unknown>[], scans }
+    const all = { ...functions, ...safeRegexFunctions(budget) }
+    let plan: QueryPlan | null = null
+    try {
+      plan = planSql({ query: statement, functions: all, tables: sources })
+    } catch {
+      // The row engine plans it again and reports the problem with its position.
+    }
+    const columnar = !plan ? null
+      : options.columnar === false ? { ran: false as const, reason: 'turned off (columnar: false)' }
+      : await tryColumnar(plan, tables, shared, env, budget)
+    if (columnar?.ran) {
+      budget.hold(columnar.rows.length)
+      return { rows: columnar.rows, scans: [{ table: columnar.table, stats: columnar.stats, path: 'columnar' }] }
+    }
+    const rows = await executeWithin(statement, sources, all, budget)
+    const fallback = columnar ? columnar.reason : 'the statement does not plan'
+    return { rows: rows as Record<string, unknown>[], scans, fallback }
   } catch (e) {
     throw toSqlError(e, sql.text)
   }

@@ -80,7 +80,7 @@ export function wherePushdown(where: ExprNode | undefined, schema: CollectionSch
       if (column.type !== 'identifier' || column.prefix) { complete = false; return }
       const c = constValue(other, env)
       if (!c || !fits(schema, column.name, c.value)) { complete = false; return }
-      parts.push({ [column.name]: { [MONGO[op]!]: c.value } })
+      parts.push({ [filterKey(schema, column.name)]: { [MONGO[op]!]: c.value } })
       if (!exact(schema, column.name, MONGO[op]!)) complete = false
       return
     }
@@ -88,7 +88,7 @@ export function wherePushdown(where: ExprNode | undefined, schema: CollectionSch
       const name = n.expr.name
       const values = n.values.map(v => constValue(v, env))
       if (values.some(v => !v || !fits(schema, name, v.value))) { complete = false; return }
-      parts.push({ [name]: { $in: values.map(v => v!.value) } })
+      parts.push({ [filterKey(schema, name)]: { $in: values.map(v => v!.value) } })
       if (!exact(schema, name, '$in')) complete = false
       return
     }
@@ -111,9 +111,20 @@ function exact(schema: CollectionSchema, column: string, op: string): boolean {
   return false
 }
 
+/**
+ * A promoted column (`status`) filters as its nested path (`event.response.status`), which
+ * prunes by the column's statistics. The nested value may hold what the typed column does not
+ * (a string status), so the filter keeps a superset and is never exact (see `exact`).
+ */
+function filterKey(schema: CollectionSchema, column: string): string {
+  if (schema.fields.some(f => f.name === column)) return column
+  return schema.promoted.find(p => p.name === column)?.path.join('.') ?? column
+}
+
 /** Only a constant of the column's own type pushes down; SQL's coercions are left to the engine. */
 function fits(schema: CollectionSchema, column: string, value: unknown): boolean {
-  const f = schema.fields.find(x => x.name === column && !x.hidden)
+  const p = schema.fields.some(x => x.name === column) ? undefined : schema.promoted.find(x => x.name === column)
+  const f = p ? { type: p.type, array: false } : schema.fields.find(x => x.name === column && !x.hidden)
   if (!f || f.array || value === null || value === undefined) return false
   switch (f.type) {
     case 'string': return typeof value === 'string'

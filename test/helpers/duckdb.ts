@@ -33,3 +33,26 @@ export async function duck(sql: string): Promise<Record<string, unknown>[]> {
 export function fileList(paths: string[]): string {
   return `[${paths.map(p => `'${p.replace(/'/g, "''")}'`).join(', ')}]`
 }
+
+/**
+ * A cell from either engine as plain comparable data: Dates and DuckDB timestamps as epoch ms,
+ * BigInts and DuckDB decimals as numbers, fractions to 9 significant digits (the engines add in
+ * different orders), other objects as JSON.
+ */
+export function comparable(v: unknown): unknown {
+  if (v === null || v === undefined) return null
+  if (v instanceof Date) return v.getTime()
+  if (typeof v === 'bigint') return Number(v)
+  if (typeof v === 'object') {
+    const o = v as { micros?: bigint }
+    if (typeof o.micros === 'bigint') return Number(o.micros / 1000n)
+    const s = String(v)
+    return Number.isNaN(Number(s)) ? JSON.stringify(v) : comparable(Number(s))
+  }
+  return typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(9)) : v
+}
+
+/** Rows with every cell `comparable`. */
+export function comparableRows(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  return rows.map(r => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, comparable(v)])))
+}

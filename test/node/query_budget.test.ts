@@ -119,10 +119,15 @@ describe('SQL runs under a budget', () => {
 
   it('grouping, sorting and returning rows count the rows they hold', async () => {
     const small = db.sql.with({ maxRows: 100 })
-    // GROUP BY holds every input row (the engine groups in memory).
-    const e = await failure(small`SELECT scriptName, COUNT(*) AS n FROM TailEvents GROUP BY scriptName`)
+    // The row engine's GROUP BY holds every input row (it groups in memory).
+    const e = await failure(small`SELECT scriptName, COUNT(*) AS n FROM TailEvents GROUP BY scriptName, JSON_VALUE(event, '$.cron')`)
     expect(e).toMatchObject({ name: 'QueryLimitError', limit: 'maxRows', value: 100, query: 'sql' })
     expect(e.message).toMatch(/db\.sql\.with\(\{ maxRows \}\)/)
+    // The columnar path holds one entry per group: 3 groups pass, 300 (one per event) do not.
+    const few = await small.explain`SELECT scriptName, COUNT(*) AS n FROM TailEvents GROUP BY scriptName`
+    expect(few.scans[0]!.path).toBe('columnar')
+    expect(few.rows.reduce((s, r) => s + (r.n as number), 0)).toBe(300)
+    await expect(small`SELECT eventTimestamp, COUNT(*) AS n FROM TailEvents GROUP BY eventTimestamp`).rejects.toThrow(/maxRows = 100/)
     await expect(small`SELECT scriptName FROM TailEvents ORDER BY eventTimestamp LIMIT 5`).rejects.toThrow(/maxRows = 100/)
     await expect(small`SELECT scriptName FROM TailEvents`).rejects.toThrow(QueryLimitError)
     // Streaming shapes hold nothing: a LIMIT without ORDER BY, a bare COUNT(*).

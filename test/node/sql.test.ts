@@ -11,6 +11,7 @@ import { compileCollection, normalizeRow, toPublicRow } from '../../src/schema/i
 import { MemoryBucket } from '../../src/storage/index.js'
 import { TailEvents, type TailEvent, type TraceItemLike, WorkerErrors, WorkerLogs, WorkerRequests, traceItemToTailEvent } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
+import { ORDER_KEYS, SPEC_QUERIES } from '../helpers/spec_sql.js'
 
 const HOUR = 3_600_000
 const T0 = Date.parse('2024-01-15T00:00:00Z')
@@ -26,75 +27,6 @@ type Ev = TailEvent & Record<string, unknown>
 const pub = inputs.map(e => { const n = normalizeRow(schema, e); if (!n.ok) throw new Error(n.reason); return toPublicRow(schema, n.row) as Ev })
 const req = (e: Ev) => (e.event as { request?: { url?: string; method?: string; cf?: { colo?: string; country?: string } } } | null)?.request
 const resp = (e: Ev) => (e.event as { response?: { status?: number } } | null)?.response
-
-/** The spec's five queries, verbatim. */
-const SPEC_QUERIES: Record<string, string> = {
-  errorRates: `
-  SELECT
-    scriptName,
-    COUNT(*) as total,
-    SUM(CASE WHEN outcome != 'ok' THEN 1 ELSE 0 END) as errors,
-    ROUND(SUM(CASE WHEN outcome != 'ok' THEN 1 ELSE 0 END) * 100.0 / COUNT(*), 2) as error_rate
-  FROM WorkerRequests
-  WHERE timestamp > NOW() - INTERVAL '1 hour'
-  GROUP BY scriptName
-  ORDER BY error_rate DESC
-`,
-  topEndpoints: `
-  SELECT
-    scriptName,
-    method,
-    url,
-    COUNT(*) as request_count,
-    AVG(CASE WHEN outcome != 'ok' THEN 1 ELSE 0 END) as error_rate
-  FROM WorkerRequests
-  WHERE timestamp > NOW() - INTERVAL '24 hours'
-  GROUP BY scriptName, method, url
-  ORDER BY request_count DESC
-  LIMIT 20
-`,
-  recentExceptions: `
-  SELECT
-    scriptName,
-    exceptionName,
-    exceptionMessage,
-    url,
-    colo,
-    timestamp
-  FROM WorkerErrors
-  WHERE exceptionName IS NOT NULL
-    AND timestamp > NOW() - INTERVAL '1 hour'
-  ORDER BY timestamp DESC
-  LIMIT 50
-`,
-  geoBreakdown: `
-  SELECT
-    country,
-    colo,
-    COUNT(*) as requests,
-    AVG(CASE WHEN status >= 500 THEN 1 ELSE 0 END) as error_rate
-  FROM WorkerRequests
-  WHERE timestamp > NOW() - INTERVAL '24 hours'
-  GROUP BY country, colo
-  ORDER BY requests DESC
-`,
-  debugLogs: `
-  SELECT
-    scriptName,
-    level,
-    message,
-    timestamp
-  FROM WorkerLogs
-  WHERE level IN ('warn', 'error')
-    AND timestamp > NOW() - INTERVAL '1 hour'
-  ORDER BY timestamp DESC
-  LIMIT 100
-`,
-}
-/** The ORDER BY keys of each query: engines may order ties differently, never the keys. */
-const ORDER_KEYS: Record<string, string[]> = {
-  errorRates: ['error_rate'], topEndpoints: ['request_count'], recentExceptions: ['timestamp'], geoBreakdown: ['requests'], debugLogs: ['timestamp'],
-}
 
 function plain(v: unknown): unknown {
   if (v === null || v === undefined) return null

@@ -20,7 +20,12 @@ describe('query budget inside workerd', () => {
     // Counted limits stop at the same row wherever they run.
     await expect(join(db.sql.with({ maxJoinPairs: 6_000, maxRows: Infinity }))).rejects.toMatchObject({ name: 'QueryLimitError', limit: 'maxJoinPairs' })
     await expect(db.TailEvents.find()).rejects.toMatchObject({ limit: 'maxRows', value: 500 })
-    await expect(db.sql`SELECT scriptName, COUNT(*) AS n FROM TailEvents GROUP BY scriptName`).rejects.toThrow(QueryLimitError)
+    // The row engine holds every row it groups; the columnar path (it runs in workerd) one per group.
+    await expect(db.sql`SELECT scriptName, COUNT(*) AS n FROM TailEvents GROUP BY scriptName, JSON_VALUE(event, '$.cron')`).rejects.toThrow(QueryLimitError)
+    const grouped = await db.sql.explain`SELECT scriptName, COUNT(*) AS n FROM TailEvents GROUP BY scriptName`
+    expect(grouped.scans.map(s => s.path)).toEqual(['columnar'])
+    expect(grouped.rows.reduce((s, r) => s + (r.n as number), 0)).toBe(600)
+    await expect(db.sql`SELECT eventTimestamp, COUNT(*) AS n FROM TailEvents GROUP BY eventTimestamp`).rejects.toThrow(QueryLimitError)
     // Production Workers advance the clock only on I/O; the local runtime, like Node, advances it always.
     const started = Date.now()
     await expect(join(db.sql.with({ timeoutMs: 200, maxJoinPairs: Infinity, maxRows: Infinity }))).rejects.toMatchObject({ limit: 'timeoutMs' })
