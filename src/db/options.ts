@@ -1,4 +1,5 @@
 import type { CompactionOptions } from '../compactor/index.js'
+import type { BufferOptions } from '../ingest/index.js'
 import type { QueryLimits } from '../query/index.js'
 import { type StorageOption, utf8Length } from '../storage/index.js'
 
@@ -30,6 +31,12 @@ export interface DBOptions {
   concurrency?: number
   /** Default limits of every query (find(), db.sql): timeoutMs, maxRows, maxJoinPairs (docs/guarantees.md). */
   query?: QueryLimits
+  /**
+   * How writes reach the WAL. Without this, each bulkCreate()/tail() batch is one R2 PUT. With
+   * `buffer`, batches go to ParqueDBBuffer Durable Object shards that flush many as one segment
+   * (docs/guide.md, "Group commit"; docs/costs.md).
+   */
+  ingest?: { buffer?: BufferOptions }
 }
 
 export class DBConfigError extends Error {

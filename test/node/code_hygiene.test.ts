@@ -30,7 +30,8 @@ const ALLOWED: Record<string, string[]> = {
   mv: ['expr', 'schema'],
   query: ['expr', 'manifest', 'mv', 'schema', 'storage', 'wal'],
   compactor: ['expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'wal'],
-  db: ['compactor', 'expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
+  ingest: ['storage', 'wal'],
+  db: ['compactor', 'expr', 'ingest', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
 }
 
 const INVARIANTS = [
