@@ -275,8 +275,7 @@ function namespace(
   return async () => {
     const { binding } = buffer
     const ns = typeof binding === 'string' ? handlerEnv()?.[binding] ?? await workersEnvBinding(binding) : binding
-    const ok = typeof ns === 'object' && ns !== null && typeof (ns as DurableObjectNamespaceLike).idFromName === 'function'
-    if (!ok) {
+    if (typeof ns !== 'object' || ns === null || typeof (ns as DurableObjectNamespaceLike).idFromName !== 'function') {
       throw new DBConfigError(`ingest.buffer: no Durable Object binding ${String(binding)}; add ` +
         `[[durable_objects.bindings]] name = "${String(binding)}" class_name = "ParqueDBBuffer" to wrangler.toml ` +
         "and export { ParqueDBBuffer } from 'parquedb' in the Worker (docs/guide.md, \"Group commit\")")
