@@ -5,7 +5,7 @@ import {
   type AppendRequest, type AppendResponse, type FlushResponse, PATHS, type ReadRequest, type ReadResponse,
   type ShardStatus,
 } from './protocol.js'
-import { type FlushRecord, type Sql, ShardStore } from './shard_store.js'
+import { type SegmentRecord, type Sql, ShardStore, type Unflushed } from './shard_store.js'
 
 /** The part of a Durable Object's state the shard uses (workers-types' DurableObjectState fits). */
 export interface ShardState {
@@ -91,13 +91,25 @@ export class ParqueDBBuffer {
       this.config = req.config
     }
     const now = Date.now()
-    this.store.append({
+    const batch = {
       collection: req.collection, key: req.key, lines: req.lines, events: req.events, bytes: req.bytes,
       minTime: req.minTime, maxTime: req.maxTime, at: now,
-    })
-    const u = this.store.pending().get(req.collection)!
-    const full = u.events >= req.config.maxEvents || u.bytes >= req.config.maxBytes
-    await this.arm(full ? now : u.oldestAt + req.config.maxWaitMs)
+    }
+    // A table is one future segment; the segment id of a new one is fixed as it is created. Hashing
+    // it may let another append in: if that one opened a table meanwhile, look again.
+    for (;;) {
+      const seq = this.store.peekSeq()
+      const fits = this.store.fits(batch, req.config.maxBytes)
+      const segment = fits ? null : await segmentOf(req.config.shard, seq)
+      if (!fits && (this.store.peekSeq() !== seq || this.store.fits(batch, req.config.maxBytes))) continue
+      this.ctx.storage.transactionSync(() => {
+        if (!fits) this.store.openTable(req.collection, () => segment!)
+        this.store.append(batch)
+      })
+      break
+    }
+    const due = this.store.unrecorded().map(t => (t.current ? this.dueAt(req.config, t) : now))
+    await this.arm(Math.min(...due))
     return { duplicate: false }
   }
 
@@ -113,14 +125,18 @@ export class ParqueDBBuffer {
     const count = (n: { batches: number; events: number; bytes: number }) => {
       batches += n.batches; events += n.events; bytes += n.bytes
     }
-    for (const u of this.store.pending().values()) { count(u); oldest = Math.min(oldest, u.oldestAt) }
-    const unstored = this.store.flushes('unstored')
-    for (const f of unstored) count(this.store.flushSize(f))
-    for (const f of unstored) oldest = Math.min(oldest, this.store.flushSize(f).oldestAt)
+    for (const u of this.store.unrecorded()) { count(u); oldest = Math.min(oldest, u.oldestAt) }
+    const unstored = this.store.records('unstored')
+    for (const f of unstored) {
+      const size = this.store.size(f.seq)
+      count(size)
+      oldest = Math.min(oldest, size.oldestAt)
+    }
+    const stored = this.store.records('all').filter(r => r.storedAt !== null).length
     return {
       shard: this.config?.shard ?? '', batches, events, bytes,
       oldestAgeMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
-      flushing: unstored.length, flushedSegments: this.store.peekSeq() - 1 - unstored.length,
+      flushing: unstored.length, flushedSegments: stored,
       rowsWritten: this.store.rowsWritten, alarms: this.alarms,
     }
   }
@@ -137,33 +153,29 @@ export class ParqueDBBuffer {
     if (!config) return { segments: 0 }
     // A flush recorded before a restart is PUT again under its recorded key (invariant crash-safe).
     let segments = await this.putRecorded()
-    for (const collection of [...this.store.pending().keys()]) {
-      for (let u = this.store.pending().get(collection); u && (force || this.due(config, u)); ) {
-        await this.recordFlush(collection)
+    // A table that is no longer its collection's current one is full: due at once.
+    for (const t of this.store.unrecorded()) {
+      if (force || !t.current || this.dueAt(config, t) <= Date.now()) {
+        this.recordFlush(t.seq)
         segments += await this.putRecorded()
-        u = this.store.pending().get(collection)
       }
     }
     this.dropStored(Date.now())
     return { segments }
   }
 
-  /** Step 1: fix the next flush's batches and segment key in storage, before any PUT. */
-  async recordFlush(collection: string): Promise<FlushRecord> {
+  /**
+   * Step 1: fix a table's segment key (its flush time and time range) in storage, before any PUT;
+   * new batches of its collection go to a new table from here on.
+   */
+  recordFlush(seq: number): SegmentRecord {
     const config = this.config
     if (!config) throw new Error('this buffer shard has never been sent a batch')
-    const batches = this.store.nextFlush(collection, config.maxBytes)
-    if (!batches.length) throw new Error(`buffer ${config.shard}: ${collection} counts batches it does not hold`)
-    const seq = this.store.peekSeq()
-    const segment = segmentId(await batchId(flushBatchKey(config.shard, seq)), 0)
-    const minTime = Math.min(...batches.map(b => b.minTime))
-    const maxTime = Math.max(...batches.map(b => b.maxTime))
-    const key = segmentKey(config.prefix, collection, Date.now(), minTime, maxTime, segment)
-    const record = {
-      seq, collection, firstId: batches[0]!.id, lastId: batches[batches.length - 1]!.id, key, segment,
-    }
-    this.ctx.storage.transactionSync(() => this.store.recordFlush(record, batches))
-    return { ...record, storedAt: null, dropped: false }
+    const collection = this.store.unrecorded().find(t => t.seq === seq)?.collection
+    if (collection === undefined) throw new Error(`buffer ${config.shard}: no unrecorded table ${seq}`)
+    const now = Date.now()
+    return this.store.recordFlush(seq, (segment, minTime, maxTime) =>
+      segmentKey(config.prefix, collection, now, minTime, maxTime, segment))
   }
 
   /**
@@ -171,30 +183,31 @@ export class ParqueDBBuffer {
    * a restart stores nothing), then marked stored. Resolves with the segments PUT.
    */
   async putRecorded(): Promise<number> {
-    const unstored = this.store.flushes('unstored')
+    const unstored = this.store.records('unstored')
     if (!unstored.length) return 0
     const bucket = this.bucket(this.config!)
     for (const f of unstored) {
-      await createObject(bucket, f.key, this.store.flushBody(f))
+      await createObject(bucket, f.key!, this.store.body(f.seq))
       this.store.markStored(f.seq, Date.now())
     }
     return unstored.length
   }
 
   /**
-   * Step 3: a stored segment holds its batches, so the shard lets them go — RETAIN_MS after the PUT,
+   * Step 3: a stored segment holds its batches, so the shard drops their table — RETAIN_MS after the PUT,
    * so a reader that listed the WAL just before it still finds them here (wal/buffered.ts,
    * invariant exactly-once); their keys are forgotten REMEMBER_KEYS_MS after it.
    */
   dropStored(now: number): void {
-    for (const f of this.store.flushes('stored')) {
-      if (f.storedAt! + RETAIN_MS <= now) this.ctx.storage.transactionSync(() => this.store.drop(f))
+    for (const f of this.store.records('stored')) {
+      if (f.storedAt! + RETAIN_MS <= now) this.ctx.storage.transactionSync(() => this.store.drop(f.seq))
     }
-    for (const f of this.store.flushes('dropped')) if (f.storedAt! + REMEMBER_KEYS_MS <= now) this.store.forget(f)
+    for (const f of this.store.records('dropped')) if (f.storedAt! + REMEMBER_KEYS_MS <= now) this.store.forget(f.seq)
   }
 
-  private due(config: ShardConfig, u: { events: number; bytes: number; oldestAt: number }): boolean {
-    return u.events >= config.maxEvents || u.bytes >= config.maxBytes || u.oldestAt + config.maxWaitMs <= Date.now()
+  /** When a collection's current table is due: at once when full, else maxWaitMs after its oldest batch. */
+  private dueAt(config: ShardConfig, u: Unflushed): number {
+    return u.events >= config.maxEvents || u.bytes >= config.maxBytes ? Date.now() : u.oldestAt + config.maxWaitMs
   }
 
   /** When the alarm must next run: the earliest flush, drop or forget due, or null. */
@@ -202,13 +215,11 @@ export class ParqueDBBuffer {
     const config = this.config
     let at = Infinity
     if (config) {
-      for (const u of this.store.pending().values()) {
-        at = Math.min(at, this.due(config, u) ? Date.now() : u.oldestAt + config.maxWaitMs)
-      }
+      for (const t of this.store.unrecorded()) at = Math.min(at, t.current ? this.dueAt(config, t) : Date.now())
     }
-    if (this.store.flushes('unstored').length) at = Date.now()
-    for (const f of this.store.flushes('stored')) at = Math.min(at, f.storedAt! + RETAIN_MS)
-    for (const f of this.store.flushes('dropped')) at = Math.min(at, f.storedAt! + REMEMBER_KEYS_MS)
+    if (this.store.records('unstored').length) at = Date.now()
+    for (const f of this.store.records('stored')) at = Math.min(at, f.storedAt! + RETAIN_MS)
+    for (const f of this.store.records('dropped')) at = Math.min(at, f.storedAt! + REMEMBER_KEYS_MS)
     return Number.isFinite(at) ? at : null
   }
 
@@ -232,6 +243,11 @@ export class ParqueDBBuffer {
 /** The key a flush's segment id derives from: unique per shard and sequence number, never reused. */
 export function flushBatchKey(shard: string, seq: number): string {
   return `parquedb-buffer:${shard}:${seq}`
+}
+
+/** The segment id of a shard's table `seq`: the id readers match buffered batches against. */
+async function segmentOf(shard: string, seq: number): Promise<string> {
+  return segmentId(await batchId(flushBatchKey(shard, seq)), 0)
 }
 
 function json(body: unknown): Response {

@@ -116,17 +116,17 @@ describe('group-commit buffer in workerd (real Durable Objects, local R2)', () =
     const exact = async () => expect(canonical(await db.TailEvents.find())).toEqual(want)
 
     // Step 1 (record the flush, its key fixed), then a crash.
-    const key = await runInDurableObject(stub(), async o => (await o.recordFlush('TailEvents')).key)
+    const key = await runInDurableObject(stub(), o => o.recordFlush(1).key) // the shard's first table
     await restart(stub())
     await exact()
     expect(await walKeys('buf-crash')).toEqual([])
 
     // Step 2's PUT lands, and the shard dies before it marks the flush stored.
     await runInDurableObject(stub(), async o => {
-      const store = (o as unknown as { store: { flushes(w: string): { key: string }[]; flushBody(f: unknown): string } }).store
-      const [f] = store.flushes('unstored')
+      const store = (o as unknown as { store: { records(w: string): { seq: number; key: string }[]; body(seq: number): string } }).store
+      const [f] = store.records('unstored')
       expect(f!.key).toBe(key)
-      await env.PARQUEDB.put(f!.key, store.flushBody(f), { onlyIf: { etagDoesNotMatch: '*' } })
+      await env.PARQUEDB.put(f!.key, store.body(f!.seq), { onlyIf: { etagDoesNotMatch: '*' } })
     })
     await restart(stub())
     await exact() // the segment is listed: its batches, still in the shard, are not counted again
@@ -177,6 +177,32 @@ describe('group-commit buffer in workerd (real Durable Objects, local R2)', () =
     const s = (await db.status()).buffers!.shards[0]!
     expect(s).toMatchObject({ events: 0, flushing: 0, flushedSegments: 2 })
     expect(s.rowsWritten).toBeGreaterThan(0)
+  })
+
+  it('an event costs one SQLite row written; a segment holds at most maxBytes; a flush drops whole tables', async () => {
+    const db = open('buf-rows', { shards: 1, maxBytes: 8_000 })
+    const stub = () => shard('buf-rows', 0)
+    const rows = async () => (await db.status()).buffers!.shards[0]!.rowsWritten
+    const events = makeEvents(40, { start: T0, spanMs: HOUR, seed: 11 })
+    await db.TailEvents.bulkCreate(events.slice(0, 1)) // opens the shard's first table
+    const before = await rows()
+    for (let i = 1; i < 40; i++) await db.TailEvents.bulkCreate(events.slice(i, i + 1))
+    // One row per append, plus a new table's few rows (its record, the sequence number) now and then,
+    // and the alarm's flushes of full tables (a row or two each).
+    const written = await rows() - before
+    expect(written).toBeLessThanOrEqual(39 + 8 * Math.ceil(JSON.stringify(events).length / 8_000))
+    expect(written).toBeGreaterThanOrEqual(39)
+    await db.flush() // full tables were already flushed by the alarm, at once
+    const sizes = (await env.PARQUEDB.list({ prefix: 'buf-rows/wal/TailEvents/' })).objects.map(o => o.size)
+    const flushed = sizes.length
+    expect(flushed).toBeGreaterThan(1)
+    expect(flushed).toBeGreaterThanOrEqual(Math.ceil(sizes.reduce((a, b) => a + b) / 8_000))
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(8_000)
+    const afterFlush = await rows()
+    await runInDurableObject(stub(), o => o.dropStored(Date.now() + RETAIN_MS + 1))
+    // Dropping a table is one row (its record), however many batches it held.
+    expect(await rows() - afterFlush).toBeLessThanOrEqual(2 * flushed)
+    expect(canonical(await db.TailEvents.find())).toEqual(canonical(events))
   })
 
   it('a batch that cannot be one segment goes straight to the WAL; a bad option is named', async () => {
