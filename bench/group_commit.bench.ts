@@ -32,7 +32,7 @@ const DO_MS_PER_REQUEST = 10
 
 const PRODUCER = 'export default { async fetch(request) { return new Response("ok") } }'
 
-interface ShardStatus { alarms: number; rowsWritten: number; flushedSegments: number; events: number }
+interface ShardStatus { alarms: number; rowsWritten: number; flushedSegments: number; events: number; starts: number }
 
 async function run(mode: 'direct' | 'buffered', seconds: number) {
   const script = await bundleTailWorker('test/fixtures/buffer-worker/wrangler.toml')
@@ -92,6 +92,7 @@ async function run(mode: 'direct' | 'buffered', seconds: number) {
       bytesPerEvent: Math.round(w.bytes / events), r2ClassAPerEvent: w.segments / events,
       doRequestsPerEvent: doRequests / events, doAlarms: alarms, doRowsWrittenPerEvent: rowsWritten / events,
       shardsUsed: shards.filter(s => s.flushedSegments > 0).length,
+      shardStarts: shards.reduce((n, s) => n + s.starts, 0),
     }
   } finally {
     await mf.dispose()

@@ -39,7 +39,9 @@ export class ParqueDBBuffer {
   private configText: string | null
   private alarmAt: number | null = null
   private failures = 0
-  private alarms = 0
+  /** Counters kept across restarts (saved with each alarm): what the shard cost, for status and docs/costs.md. */
+  private stats = { alarms: 0, rowsWritten: 0, starts: 0 }
+  private savedRows = 0
   /** Flushes run one at a time: the alarm's and an explicit flush request's. */
   private work: Promise<unknown> = Promise.resolve()
 
@@ -47,6 +49,10 @@ export class ParqueDBBuffer {
     this.store = new ShardStore(ctx.storage.sql)
     this.configText = this.store.meta('config')
     this.config = this.configText ? JSON.parse(this.configText) as ShardConfig : null
+    const saved = this.store.meta('stats')
+    if (saved) this.stats = JSON.parse(saved) as typeof this.stats
+    this.savedRows = this.stats.rowsWritten
+    this.stats.starts++
     void ctx.blockConcurrencyWhile(async () => { this.alarmAt = await ctx.storage.getAlarm() })
   }
 
@@ -68,7 +74,7 @@ export class ParqueDBBuffer {
   /** The alarm: flush what is due, drop what was stored long enough ago, re-arm. */
   async alarm(): Promise<void> {
     this.alarmAt = null
-    this.alarms++
+    this.stats.alarms++
     try {
       await this.flush(false)
       this.failures = 0
@@ -80,6 +86,13 @@ export class ParqueDBBuffer {
       return
     }
     await this.arm(this.nextDue())
+    this.saveStats()
+  }
+
+  /** The counters, saved (one row) once per alarm rather than once per append. */
+  private saveStats() {
+    this.stats.rowsWritten = this.savedRows + this.store.rowsWritten
+    this.store.setMeta('stats', JSON.stringify(this.stats))
   }
 
   async append(req: AppendRequest): Promise<AppendResponse> {
@@ -91,10 +104,8 @@ export class ParqueDBBuffer {
       this.config = req.config
     }
     const now = Date.now()
-    const batch = {
-      collection: req.collection, key: req.key, lines: req.lines, events: req.events, bytes: req.bytes,
-      minTime: req.minTime, maxTime: req.maxTime, at: now,
-    }
+    const { config: _config, ...fields } = req
+    const batch = { ...fields, at: now }
     // A table is one future segment; the segment id of a new one is fixed as it is created. Hashing
     // it may let another append in: if that one opened a table meanwhile, look again.
     for (;;) {
@@ -137,7 +148,7 @@ export class ParqueDBBuffer {
       shard: this.config?.shard ?? '', batches, events, bytes,
       oldestAgeMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
       flushing: unstored.length, flushedSegments: stored,
-      rowsWritten: this.store.rowsWritten, alarms: this.alarms,
+      rowsWritten: this.savedRows + this.store.rowsWritten, alarms: this.stats.alarms, starts: this.stats.starts,
     }
   }
 

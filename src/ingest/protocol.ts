@@ -1,5 +1,6 @@
 import type { BufferedBatch } from '../wal/index.js'
 import type { ShardConfig } from './options.js'
+import type { NewBatch } from './shard_store.js'
 
 /**
  * The requests a client sends a shard, as JSON over the Durable Object's fetch(): one request
@@ -9,16 +10,9 @@ import type { ShardConfig } from './options.js'
  */
 export const PATHS = { append: '/append', read: '/read', status: '/status', flush: '/flush' } as const
 
-export interface AppendRequest {
+/** A batch (its `key` is its idempotency key: a shard stores a batch with a key it has seen once), and the settings. */
+export interface AppendRequest extends Omit<NewBatch, 'at'> {
   config: ShardConfig
-  collection: string
-  /** The batch's idempotency key: a shard stores a batch with a key it has seen once. */
-  key: string
-  lines: string
-  events: number
-  bytes: number
-  minTime: number
-  maxTime: number
 }
 
 export interface AppendResponse {
@@ -51,10 +45,12 @@ export interface ShardStatus {
   flushing: number
   /** Segments this shard has flushed, ever. */
   flushedSegments: number
-  /** SQLite rows written since the object started (Durable Objects bill them: docs/costs.md). */
+  /** SQLite rows written (Durable Objects bill them: docs/costs.md), counted across restarts up to the last alarm. */
   rowsWritten: number
-  /** Alarms run since the object started (each is billed as a request). */
+  /** Alarms run (each is billed as a request). */
   alarms: number
+  /** Times the object was started (first use, and after each eviction or restart). */
+  starts: number
 }
 
 export interface FlushResponse {
