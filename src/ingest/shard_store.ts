@@ -223,7 +223,8 @@ export class ShardStore {
 
   /** The WAL lines of a table, in arrival order: the same body however often it is rebuilt. */
   body(seq: number): string {
-    return this.sql.exec(`SELECT lines FROM ${table(seq)} ORDER BY rowid`).toArray().map(r => r.lines as string).join('')
+    const rows = this.sql.exec(`SELECT lines FROM ${table(seq)} ORDER BY rowid`).toArray()
+    return rows.map(r => r.lines as string).join('')
   }
 
   markStored(seq: number, at: number): void {
