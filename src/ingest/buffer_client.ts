@@ -102,7 +102,8 @@ export class BufferedWal implements WalWriter, BufferSource {
 
   /** Every shard's backlog. */
   status(): Promise<ShardStatus[]> {
-    return Promise.all(this.shards().map(s => this.call<ShardStatus>(s, PATHS.status)))
+    // A shard never sent a batch does not know its name yet.
+    return Promise.all(this.shards().map(async s => ({ ...await this.call<ShardStatus>(s, PATHS.status), shard: s })))
   }
 
   /** Flushes every shard now; resolves with the segments written. */

@@ -48,6 +48,9 @@ describe('group-commit buffer in workerd (real Durable Objects, local R2)', () =
     expect(status.buffers).toMatchObject({ events: 100 })
     expect(status.buffers!.shards.map(s => s.events).reduce((a, b) => a + b)).toBe(100)
     expect(status.buffers!.shards.every(s => s.events > 0)).toBe(true) // load spread over both shards
+    expect(status.buffers!.shards.map(s => s.shard)).toEqual(['buf-basic/parquedb-shard-0', 'buf-basic/parquedb-shard-1'])
+    expect((await open('buf-unused').status()).buffers!.shards.map(s => [s.shard, s.events]))
+      .toEqual([['buf-unused/parquedb-shard-0', 0], ['buf-unused/parquedb-shard-1', 0]])
 
     expect(await db.flush()).toBe(2)
     expect((await walKeys('buf-basic')).length).toBe(2) // 50 batches, 2 PUTs
