@@ -113,6 +113,7 @@ export class ParqueDBBuffer {
       const fits = this.store.fits(batch, req.config.maxBytes)
       const segment = fits ? null : await segmentOf(req.config.shard, seq)
       if (!fits && (this.store.peekSeq() !== seq || this.store.fits(batch, req.config.maxBytes))) continue
+      if (this.store.has(req.key)) return { duplicate: true } // the same batch, let in while hashing
       this.ctx.storage.transactionSync(() => {
         if (!fits) this.store.openTable(req.collection, () => segment!)
         this.store.append(batch)

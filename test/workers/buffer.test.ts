@@ -87,6 +87,14 @@ describe('group-commit buffer in workerd (real Durable Objects, local R2)', () =
     expect((await db.TailEvents.find()).length).toBe(4)
   })
 
+  it('the same batch sent twice at once to a shard with no table yet is stored once', async () => {
+    const db = open('buf-twice', { shards: 1 })
+    const batch = makeEvents(3, { start: T0, spanMs: HOUR, seed: 12 })
+    await Promise.all([1, 2, 3].map(() => db.TailEvents.bulkCreate(batch, { idempotencyKey: 'same' })))
+    expect((await db.TailEvents.find()).length).toBe(3)
+    expect((await db.status()).buffers!.events).toBe(3)
+  })
+
   it('a flush that lands between a query\'s WAL listing and its buffer read is counted once', async () => {
     const db = open('buf-race')
     const events = makeEvents(30, { start: T0, spanMs: HOUR, seed: 3 })
