@@ -42,6 +42,7 @@ export async function startLocalStack(options) {
     cf: false,
     ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
     r2Persist: options.persist ? `${options.persist}/v3/r2` : false,
+    durableObjectsPersist: options.persist ? `${options.persist}/v3/do` : false,
     handleRuntimeStdio(stdout, stderr) {
       for (const stream of [stdout, stderr]) {
         stream.setEncoding('utf8')
@@ -53,6 +54,8 @@ export async function startLocalStack(options) {
     workers: [
       {
         name: 'parquedb-tail', modules: named(tailModules, 'parquedb-tail'), modulesRoot: '/', compatibilityDate: COMPAT, r2Buckets: ['PARQUEDB'],
+        // The group-commit buffer's shards, as wrangler.toml binds them.
+        durableObjects: { PARQUEDB_BUFFER: { className: 'ParqueDBBuffer', useSQLite: true } },
         bindings: { PARQUEDB_ADMIN_TOKEN: options.token },
       },
       ...scripts.map(name => ({

@@ -1,12 +1,12 @@
 /**
  * parquedb: Cloudflare Workers tail events in your own R2 bucket.
- * WAL ingest on every tail(), compaction into hour-partitioned Parquet on a cron,
- * reads that merge the two.
+ * WAL ingest on every tail() (or group commit through ParqueDBBuffer Durable Objects), compaction
+ * into hour-partitioned Parquet on a cron, reads that merge the two.
  */
 export {
   DB, Collection, View, DBConfigError, type ViewStatus, type BulkCreateResult, type BulkCreateOptions, type DBCore,
-  type DBInstance, type DBOptions, type DBStatus, type CollectionStatus, type Rejected, type RowOf, type InputOf,
-  MAX_ADMIN_BODY_BYTES, AdminInputError,
+  type DBInstance, type DBOptions, type DBStatus, type BufferStatus, type CollectionStatus, type Rejected, type RowOf,
+  type InputOf, MAX_ADMIN_BODY_BYTES, AdminInputError,
 } from './db/index.js'
 export { MemoryBucket, StorageError, type Bucket, type StorageOption, type OpCounts } from './storage/index.js'
 export {
@@ -14,6 +14,9 @@ export {
   type LatencyOpKind, type LatencySpec,
 } from './storage/index.js'
 export { SchemaError } from './schema/index.js'
+export {
+  ParqueDBBuffer, BufferConfigError, DEFAULT_BUFFER, type BufferOptions, type ShardStatus,
+} from './ingest/index.js'
 export { ManifestError, type Manifest, type DataFile, type PassSummary } from './manifest/index.js'
 export {
   CompactionConflictError, DEFAULT_COMPACTION, type CompactionOptions, type RecompactRequest, type RecompactResult,

@@ -23,6 +23,11 @@ export interface BulkCreateResult {
   segments: string[]
   /** Key of the quarantine object holding the rejected events, or null. */
   quarantine: string | null
+  /**
+   * With `ingest.buffer`: the shard that stored the batch; its segment is written when the shard
+   * flushes (`segment` is null and `segments` empty until then). Absent when written to the WAL directly.
+   */
+  shard?: string
 }
 
 export interface BulkCreateOptions {
@@ -123,7 +128,8 @@ export class Collection<Row = Record<string, unknown>, Input = Record<string, un
       }
       const segments = appended?.keys ?? []
       const rejected = bad.map(({ index, reason }) => ({ index, reason }))
-      return { written: rows.length, rejected, segment: segments[0] ?? null, segments, quarantine }
+      const shard = appended?.shard ? { shard: appended.shard } : {}
+      return { written: rows.length, rejected, segment: segments[0] ?? null, segments, quarantine, ...shard }
     } catch (e) {
       if (e instanceof WalWriteError) e.idempotencyKey = batchKey
       throw e

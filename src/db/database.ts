@@ -4,7 +4,10 @@ import {
 } from '../compactor/index.js'
 import type { PassSummary } from '../manifest/index.js'
 import { type CollectionSchema, SchemaError, compileCollection, isCollectionDefinition } from '../schema/index.js'
-import { type Bucket, DEFAULT_CONCURRENCY, openBucket } from '../storage/index.js'
+import { type Bucket, DEFAULT_CONCURRENCY, openBucket, workersEnvBinding } from '../storage/index.js'
+import {
+  BufferedWal, type BufferOptions, type DurableObjectNamespaceLike, bufferSettings,
+} from '../ingest/index.js'
 import { type TailEvent, type TailEventInput, type TraceItemLike, traceItemToTailEvent } from '../tail/index.js'
 import { R2WalWriter } from '../wal/index.js'
 import { type ExpressionEnv, loadHash } from '../expr/index.js'
@@ -18,7 +21,7 @@ import { handleAdmin } from './admin_api.js'
 import { knownName, liveFiles } from './files.js'
 import { Collection } from './collection.js'
 import { type DBOptions, DBConfigError, normalizePrefix, parseRetention } from './options.js'
-import { type DBStatus, readStatus } from './status.js'
+import { type DBStatus, bufferStatus, readStatus } from './status.js'
 
 type BaseTS<B> = B extends 'string' | 'text' ? string
   : B extends 'int' | 'integer' | 'double' | 'number' | 'float' ? number
@@ -51,13 +54,18 @@ export interface DBCore {
   compact(options?: Partial<CompactionOptions>): Promise<PassSummary>
   /** Rewrite the stored partitions in [from, to); what one pass cannot finish, the cron does. */
   recompact(req?: RecompactRequest): Promise<RecompactResult>
-  /** Backlog, files, partitions, the last pass. */
+  /** Backlog, files, partitions, the last pass; with `ingest.buffer`, each shard's unflushed events. */
   status(): Promise<DBStatus>
   /**
    * Publishes the Iceberg tables now (with the `iceberg` option; each pass also does): returns the
    * tables that got a new snapshot or metadata version.
    */
   publishTables(): Promise<string[]>
+  /**
+   * With `ingest.buffer`: every shard writes what it holds to the WAL now (their alarms do it
+   * within `maxWaitMs` anyway); resolves with the segments written. 0 without a buffer.
+   */
+  flush(): Promise<number>
   /**
    * SQL over collections and views: ``await db.sql`SELECT ... WHERE scriptName = ${name}` ``.
    * Interpolated values are bound, never spliced; `db.sql.explain` also reports each scan.
@@ -95,7 +103,7 @@ export type DBInstance<S> = DBCore & Collections<S>
 
 const RESERVED = new Set([
   'compact', 'recompact', 'status', 'tail', 'scheduled', 'fetchAdmin', 'bucket', 'collections', 'views', 'sql',
-  'refresh', 'publishTables', 'then',
+  'refresh', 'publishTables', 'flush', 'then',
 ])
 
 /**
@@ -117,7 +125,15 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
   let handlerEnv: Record<string, unknown> | undefined
   const bucket = openBucket(options.storage, () => handlerEnv)
   const remember = (env: Env | undefined) => { if (env) handlerEnv = env as Record<string, unknown> }
-  const wal = new R2WalWriter(bucket, prefix, now)
+  const direct = new R2WalWriter(bucket, prefix, now)
+  const buffer = options.ingest?.buffer
+  const storageBinding = typeof options.storage === 'object' && 'type' in options.storage
+    && options.storage.type === 'r2' ? options.storage.binding : undefined
+  // Group commit: batches go to buffer shards, which flush many as one WAL segment (src/ingest).
+  const buffered = buffer
+    ? new BufferedWal(namespace(buffer, () => handlerEnv), bufferSettings(buffer, storageBinding), prefix, direct)
+    : null
+  const wal = buffered ?? direct
 
   const schemas: CollectionSchema[] = []
   const viewDefs: Record<string, Record<string, unknown>> = {}
@@ -132,7 +148,10 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new DBConfigError(`concurrency must be a positive integer, got ${JSON.stringify(options.concurrency)}`)
   }
-  const findCtx = { bucket, prefix, now, expression, ready, limits: options.query, graceMs, concurrency }
+  const findCtx = {
+    bucket, prefix, now, expression, ready, limits: options.query, graceMs, concurrency,
+    ...(buffered ? { buffers: buffered } : {}),
+  }
   for (const [name, def] of Object.entries(schema)) {
     if (RESERVED.has(name)) {
       throw new SchemaError(`${name}: the name is reserved for a DB method; rename the collection`)
@@ -199,7 +218,13 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
       return recompact(await compactorConfig(), req)
     },
     async status() {
-      return readStatus(await bucket(), prefix, schemas, now(), views)
+      const shards = buffered?.status()
+      shards?.catch(() => {}) // awaited below
+      const status = await readStatus(await bucket(), prefix, schemas, now(), views)
+      return shards ? { ...status, buffers: bufferStatus(await shards) } : status
+    },
+    async flush() {
+      return buffered ? buffered.flush() : 0
     },
     async publishTables() {
       if (!options.iceberg) {
@@ -259,3 +284,22 @@ export function DB<const S extends Record<string, Record<string, unknown>>>(
   return Object.assign(core, collections) as DBInstance<S>
 }
 
+
+/**
+ * The buffer's Durable Object namespace: the one given, else the binding of that name from the env a
+ * handler was called with, else from `cloudflare:workers` (looked up on first use, like the bucket).
+ */
+function namespace(
+  buffer: BufferOptions, handlerEnv: () => Record<string, unknown> | undefined,
+): () => Promise<DurableObjectNamespaceLike> {
+  return async () => {
+    const { binding } = buffer
+    const ns = typeof binding === 'string' ? handlerEnv()?.[binding] ?? await workersEnvBinding(binding) : binding
+    if (typeof ns !== 'object' || ns === null || typeof (ns as DurableObjectNamespaceLike).idFromName !== 'function') {
+      throw new DBConfigError(`ingest.buffer: no Durable Object binding ${String(binding)}; add ` +
+        `[[durable_objects.bindings]] name = "${String(binding)}" class_name = "ParqueDBBuffer" to wrangler.toml ` +
+        "and export { ParqueDBBuffer } from 'parquedb' in the Worker (docs/guide.md, \"Group commit\")")
+    }
+    return ns as DurableObjectNamespaceLike
+  }
+}

@@ -1,7 +1,7 @@
 export { DB, type DBCore, type DBInstance, type RowOf, type InputOf } from './database.js'
 export { Collection, type BulkCreateResult, type BulkCreateOptions, type Rejected } from './collection.js'
 export { DBConfigError, normalizePrefix, type DBOptions } from './options.js'
-export type { DBStatus, CollectionStatus, ViewStatus } from './status.js'
+export type { BufferStatus, DBStatus, CollectionStatus, ViewStatus } from './status.js'
 export { View } from './view.js'
 export { handleAdmin } from './admin_api.js'
 export { MAX_ADMIN_BODY_BYTES, AdminInputError } from './admin_input.js'

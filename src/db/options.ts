@@ -1,4 +1,5 @@
 import type { CompactionOptions, TablePublisher } from '../compactor/index.js'
+import type { BufferOptions } from '../ingest/index.js'
 import type { QueryLimits } from '../query/index.js'
 import { type StorageOption, utf8Length } from '../storage/index.js'
 
@@ -35,6 +36,12 @@ export interface DBOptions {
    * `icebergTables({ location: 's3://parquedb-data' })` from `parquedb/iceberg` (docs/interop.md).
    */
   iceberg?: TablePublisher
+  /**
+   * How writes reach the WAL. Without this, each bulkCreate()/tail() batch is one R2 PUT. With
+   * `buffer`, batches go to ParqueDBBuffer Durable Object shards that flush many as one segment
+   * (docs/guide.md, "Group commit"; docs/costs.md).
+   */
+  ingest?: { buffer?: BufferOptions }
 }
 
 export class DBConfigError extends Error {

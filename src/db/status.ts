@@ -3,6 +3,7 @@ import type { CollectionSchema } from '../schema/index.js'
 import { type Bucket, CountingBucket, type OpCounts } from '../storage/index.js'
 import { listSegments, pendingSegments } from '../wal/index.js'
 import type { ViewPlan } from '../mv/index.js'
+import type { ShardStatus } from '../ingest/index.js'
 
 /** A collection or view published as an Iceberg table (the `iceberg` option). */
 export interface TableStatus {
@@ -69,6 +70,25 @@ export interface DBStatus {
   garbage: number
   /** R2 operations this status call made. */
   ops: OpCounts
+  /** With `ingest.buffer`: what the shards hold that is not yet in a stored WAL segment. */
+  buffers?: BufferStatus
+}
+
+export interface BufferStatus {
+  events: number
+  bytes: number
+  /** Age of the oldest unflushed event over all shards, ms; 0 when there is none. */
+  oldestAgeMs: number
+  shards: ShardStatus[]
+}
+
+export function bufferStatus(shards: ShardStatus[]): BufferStatus {
+  return {
+    events: shards.reduce((n, s) => n + s.events, 0),
+    bytes: shards.reduce((n, s) => n + s.bytes, 0),
+    oldestAgeMs: shards.reduce((n, s) => Math.max(n, s.oldestAgeMs), 0),
+    shards,
+  }
 }
 
 /** The engine's own health: backlog, files, the last pass. One GET plus a LIST per collection. */

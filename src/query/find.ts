@@ -3,6 +3,7 @@ import {
 } from '../expr/index.js'
 import { type CollectionSchema, type StoredRow, getPath, toPublicRow } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
+import type { BufferSource } from '../wal/index.js'
 import { type Projection, compileProjection } from './projection.js'
 import { buildPruner } from './pruning.js'
 import { type ScanStats, type WalSource, emptyScanStats, scanCollection } from './scan.js'
@@ -22,6 +23,11 @@ export interface FindOptions {
   maxRows?: number
   /** Storage requests this query keeps in flight (the DB's `concurrency` otherwise, 16 by default). */
   concurrency?: number
+  /**
+   * With `ingest.buffer`: false reads only what the buffer shards have flushed to the WAL (no
+   * request to the shards; events acknowledged in the last `maxWaitMs` or so are missing). Default true.
+   */
+  buffers?: boolean
 }
 
 /** What `explain()` reports: the scan's pruning and R2 costs, plus the rows matched and returned. */
@@ -67,6 +73,8 @@ export interface FindContext {
   concurrency: number
   /** A budget shared by every scan of one SQL query; a find() of its own makes its own. */
   budget?: QueryBudget
+  /** The group-commit buffers whose unflushed events reads merge (DB `ingest.buffer`). */
+  buffers?: BufferSource
 }
 
 /**
@@ -104,6 +112,9 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
     for (const [k, v] of Object.entries(options.sort ?? {})) {
       unknown('sort', [splitPath(k)[0]!])
       if (v !== 1 && v !== -1) throw new ExprError(`sort.${k} must be 1 or -1, got ${JSON.stringify(v)}`)
+    }
+    if (options.buffers !== undefined && typeof options.buffers !== 'boolean') {
+      throw new ExprError(`buffers must be true or false, got ${JSON.stringify(options.buffers)}`)
     }
     const c = options.concurrency
     if (c !== undefined && (!Number.isInteger(c) || c < 1)) {
@@ -197,6 +208,7 @@ export class FindQuery<T> implements PromiseLike<T[]>, AsyncIterable<T> {
       ...(target.wal !== undefined ? { wal: target.wal } : {}),
       ...(this.ctx.snapshot ? { manifest: this.ctx.snapshot() } : {}),
       ...(order ? { order } : {}),
+      ...(this.ctx.buffers && options.buffers !== false ? { buffers: this.ctx.buffers } : {}),
     }, stats)
     const rows = target.aggregate ? finalized(target.aggregate, scanned, budget) : scanned
     const shape = (row: StoredRow) => projection.apply(toPublicRow(schema, row, roots ?? undefined)) as T

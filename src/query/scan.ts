@@ -1,7 +1,12 @@
 import { type DataFile, type Manifest, loadManifest } from '../manifest/index.js'
 import { type CollectionSchema, type StoredRow, recheckStoredRow } from '../schema/index.js'
-import { type Bucket, CountingBucket, type OpCounts, PARTITION_MS, emptyOpCounts } from '../storage/index.js'
-import { MAX_SEGMENT_PARTITIONS, R2WalTail, type SegmentRef, isReadableSegment, pendingSegments } from '../wal/index.js'
+import {
+  type Bucket, CountingBucket, type OpCounts, PARTITION_MS, emptyOpCounts, segmentIdOfKey,
+} from '../storage/index.js'
+import {
+  type BufferSource, type BufferedBatch, MAX_SEGMENT_PARTITIONS, R2WalTail, type SegmentRef, decodeSegment,
+  isReadableSegment, pendingSegments, unflushedBatches,
+} from '../wal/index.js'
 import { type ReadAhead, type Source, inOrder } from './prefetch.js'
 import { type RowDecoder, readFileRowGroups } from './parquet_reader.js'
 import type { Pruner } from './pruning.js'
@@ -35,6 +40,8 @@ export interface ScanStats {
    * (compaction quarantines both).
    */
   walLinesSkipped: number
+  /** Batches read from group-commit buffer shards: acknowledged, not yet in a stored WAL segment. */
+  bufferedBatchesRead: number
   rowsRead: number
   ops: OpCounts
 }
@@ -43,7 +50,7 @@ export function emptyScanStats(): ScanStats {
   return {
     manifestVersion: 0, partitionsConsidered: 0, partitionsRead: 0, filesConsidered: 0, filesRead: 0,
     rowGroupsConsidered: 0, rowGroupsRead: 0, segmentsConsidered: 0, segmentsRead: 0, segmentsSkipped: 0,
-    walLinesSkipped: 0, rowsRead: 0, ops: emptyOpCounts(),
+    walLinesSkipped: 0, bufferedBatchesRead: 0, rowsRead: 0, ops: emptyOpCounts(),
   }
 }
 
@@ -78,6 +85,11 @@ export interface ScanOptions {
    * the view to the range of root rows that can feed it. `false`: files only (scheduled views).
    */
   wal?: WalSource | false
+  /**
+   * The group-commit buffers (src/ingest) whose unflushed batches the WAL source also reads; absent
+   * or false: the bucket's WAL only (a find's `{ buffers: false }`).
+   */
+  buffers?: BufferSource | false
 }
 
 export interface WalSource {
@@ -100,6 +112,8 @@ export interface ScanPlan {
   manifest: Manifest
   files: DataFile[]
   segments: SegmentRef[]
+  /** Buffered batches in the range that neither a listed segment nor the manifest holds. */
+  buffered: BufferedBatch[]
 }
 
 /**
@@ -112,12 +126,24 @@ export interface ScanPlan {
 export async function planScan(
   bucket: Bucket, schema: CollectionSchema, options: ScanOptions, stats: ScanStats = emptyScanStats(),
 ): Promise<ScanPlan> {
-  const started = Date.now()
-  const plan = await planOnce(bucket, schema, options, stats)
-  // Segments consumed by a newer manifest are kept only for the grace period: a plan whose
-  // manifest read and WAL listing lie further apart could miss some (invariant exactly-once).
-  if (Date.now() - started > options.graceMs / 2 && !options.manifest) return planOnce(bucket, schema, options, stats)
-  return plan
+  for (let attempt = 1; ; attempt++) {
+    const started = Date.now()
+    const plan = await planOnce(bucket, schema, options, stats)
+    // Segments consumed by a newer manifest are kept only for the grace period: a plan whose
+    // manifest read and WAL listing lie further apart could miss some (invariant exactly-once).
+    const stale = Date.now() - started > options.graceMs / 2 && !options.manifest
+    // A buffer drops a flushed batch retainMs after its segment is stored: a listing older than half of
+    // that when the buffers answered may miss a segment whose batches are gone (invariant exactly-once).
+    const buffers = options.buffers
+    const staleBuffers = buffers && Date.now() - started > buffers.retainMs / 2
+    if ((!stale && !staleBuffers) || attempt >= 3) {
+      if (staleBuffers) {
+        throw new MissingObjectError('the WAL listing and the buffer shards answered further apart than ' +
+          `${buffers.retainMs / 2} ms three times; retry the query, or read without buffers ({ buffers: false })`)
+      }
+      return plan
+    }
+  }
 }
 
 async function planOnce(
@@ -127,6 +153,7 @@ async function planOnce(
   // manifest read is skipped, and one consumed by a later version is still listed (it outlives that
   // version by the grace period), so their order does not matter (invariant exactly-once).
   const source = options.wal === false ? null : options.wal ?? { collection: schema.name, schema }
+  const listedAt = Date.now()
   const listing = source ? new R2WalTail(bucket, options.prefix).segments(source.collection) : null
   listing?.catch(() => {}) // awaited below; a manifest failure must not leave it unhandled
   const manifest = options.manifest
@@ -141,18 +168,27 @@ async function planOnce(
     .sort((a, b) => a.minTime - b.minTime || (a.key < b.key ? -1 : 1))
   let listed: SegmentRef[] = []
   let segments: SegmentRef[] = []
+  let buffered: BufferedBatch[] = []
   if (source && listing) {
     const consumed = (manifest.collections[source.collection]?.consumed ?? []).map(c => c.key)
     const walRange = source.widen ? source.widen(range) : range
-    listed = pendingSegments(await listing, consumed).pending
+    const all = await listing
+    listed = pendingSegments(all, consumed).pending
     segments = listed.filter(s => overlaps(s.minTime, s.maxTime, walRange))
+    if (options.buffers) {
+      // Asked only once the listing is in: a batch no flush had taken when its shard answered is in
+      // no listed segment, and one whose segment is listed or consumed is read from there (exactly-once).
+      const batches = await options.buffers.read({ collection: source.collection, ...walRange, listedAt })
+      const consumedIds = new Set(consumed.map(k => segmentIdOfKey(k)).filter((id): id is string => id !== null))
+      buffered = unflushedBatches(batches, new Set(all.map(s => s.id)), consumedIds)
+    }
   }
   stats.manifestVersion = manifest.version
   stats.partitionsConsidered = new Set(visible.map(f => f.partition)).size
   stats.partitionsRead = new Set(files.map(f => f.partition)).size
   stats.filesConsidered = visible.length
   stats.segmentsConsidered = listed.length
-  return { manifest, files, segments }
+  return { manifest, files, segments, buffered }
 }
 
 /** Streams every stored row of a collection in the range, compacted or not, each exactly once. */
@@ -208,9 +244,31 @@ export async function* scanCollection(
     for await (const rows of inOrder(segmentSources, readAhead)) {
       for (const row of transform ? transform(rows) : rows) if (inRange(row)) { stats.rowsRead++; yield row }
     }
+    for (const batch of plan.buffered) {
+      stats.bufferedBatchesRead++
+      const rows = recheckLines(batch.lines, walSchema, stats)
+      for (const row of transform ? transform(rows) : rows) if (inRange(row)) { stats.rowsRead++; yield row }
+    }
   } finally {
     Object.assign(stats.ops, bucket.ops)
   }
+}
+
+/** WAL lines as rows, each re-checked as compaction does; what is not a row is counted, not fatal. */
+function recheckRows(decoded: ReturnType<typeof decodeSegment>, schema: CollectionSchema, stats: ScanStats) {
+  stats.walLinesSkipped += decoded.bad.length
+  const rows: StoredRow[] = []
+  for (const raw of decoded.rows) {
+    const n = recheckStoredRow(schema, raw)
+    if (n.ok) rows.push(n.row)
+    else stats.walLinesSkipped++
+  }
+  return rows
+}
+
+/** A buffered batch's rows, read as the segment its flush writes will be (invariant read-your-writes). */
+function recheckLines(lines: string, schema: CollectionSchema, stats: ScanStats): StoredRow[] {
+  return recheckRows(decodeSegment(lines), schema, stats)
 }
 
 /** Bytes of files and segments a scan reads ahead of the one it is consuming. */
@@ -232,13 +290,7 @@ export async function* walRows(
       'the query ran longer than the garbage-collection grace period — retry it')
   }
   stats.segmentsRead++
-  stats.walLinesSkipped += decoded.bad.length
-  const rows: StoredRow[] = []
-  for (const raw of decoded.rows) {
-    const n = recheckStoredRow(schema, raw)
-    if (n.ok) rows.push(n.row)
-    else stats.walLinesSkipped++
-  }
+  const rows = recheckRows(decoded, schema, stats)
   // Compaction quarantines a (foreign) segment spread over more hours than a segment may hold;
   // a read leaves it out too, so its rows are not there before compaction and gone after.
   const hourOf = (r: StoredRow) => Math.floor((r[schema.timeField] as number) / PARTITION_MS)

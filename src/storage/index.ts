@@ -6,7 +6,7 @@ export {
   LatencyBucket, R2_LATENCY, WORKER_CONNECTIONS, type LatencyBucketOptions, type LatencyCounts, type LatencyLogEntry,
   type LatencyOpKind, type LatencySpec,
 } from './latency_bucket.js'
-export { openBucket, type StorageOption } from './open.js'
+export { isBucket, openBucket, type StorageOption, workersEnvBinding } from './open.js'
 export { listAll } from './list_all.js'
 export {
   batchQuarantineKey, createdAtOfKey, dataFileKey, dataPrefix, isOwnKey, lastPassKey, manifestKey, manifestListKey,

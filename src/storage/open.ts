@@ -61,7 +61,8 @@ export function openBucket(
 
 const WORKERS_MODULE = 'cloudflare:workers'
 
-async function workersEnvBinding(name: string): Promise<unknown> {
+/** A binding from the env of `cloudflare:workers` (module-scope access in workerd); undefined elsewhere. */
+export async function workersEnvBinding(name: string): Promise<unknown> {
   try {
     const mod = (await import(/* @vite-ignore */ WORKERS_MODULE)) as { env?: Record<string, unknown> }
     return mod.env?.[name]

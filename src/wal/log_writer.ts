@@ -12,6 +12,8 @@ export interface AppendResult {
   keys: string[]
   rows: number
   bytes: number
+  /** The buffer shard that holds the batch until it flushes it (src/ingest); absent when written directly. */
+  shard?: string
 }
 
 /**

@@ -32,8 +32,9 @@ const ALLOWED: Record<string, string[]> = {
   compactor: ['expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'wal'],
   cli: [],
   dashboard: [],
-  db: ['compactor', 'dashboard', 'expr', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
+  db: ['compactor', 'dashboard', 'expr', 'ingest', 'manifest', 'mv', 'query', 'schema', 'storage', 'tail', 'wal'],
   iceberg: ['compactor', 'manifest', 'mv', 'schema', 'storage'],
+  ingest: ['storage', 'wal'],
 }
 
 const INVARIANTS = [

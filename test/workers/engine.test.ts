@@ -5,7 +5,7 @@ import { DB } from '../../src/index.js'
 import { loadManifest } from '../../src/manifest/index.js'
 import { readFileRowGroups } from '../../src/query/index.js'
 import { TailEvents } from '../../src/tail/index.js'
-import worker from '../../src/worker.js'
+import worker, { db } from '../../src/worker.js'
 import { makeEvents } from '../helpers/events.js'
 import { canonical } from '../helpers/rows.js'
 
@@ -53,6 +53,11 @@ describe('engine inside workerd on an R2 binding', () => {
     const ctx = createExecutionContext()
     await worker.tail(items as unknown as TraceItem[], env as never, ctx)
     await waitOnExecutionContext(ctx)
+    // The ready-made worker writes through the group-commit buffer: acknowledged in a shard, readable at once.
+    expect((await env.PARQUEDB.list({ prefix: 'wal/TailEvents/' })).objects.length).toBe(0)
+    expect((await db.TailEvents.find()).length).toBe(3)
+    expect((await db.WorkerErrors.find()).map(e => e.url)).toEqual(['https://x/2'])
+    expect(await db.flush()).toBe(1)
     const wal = await env.PARQUEDB.list({ prefix: 'wal/TailEvents/' })
     expect(wal.objects.length).toBe(1)
 

@@ -2,6 +2,7 @@ declare global {
   namespace Cloudflare {
     interface Env {
       PARQUEDB: R2Bucket
+      PARQUEDB_BUFFER: DurableObjectNamespace
       PARQUEDB_ADMIN_TOKEN?: string
     }
   }
