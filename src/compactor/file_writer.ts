@@ -2,7 +2,9 @@ import type { RowGroup } from 'hyparquet'
 import { ByteWriter, type ColumnSource, ParquetWriter, schemaFromColumnData } from 'hyparquet-writer'
 import { compareSame, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
-import { type CollectionSchema, type StoredRow, parquetColumns, statColumns, toParquetRecord } from '../schema/index.js'
+import {
+  type CollectionSchema, LAYOUT_KEY, PARQUET_LAYOUT, type StoredRow, parquetColumns, statColumns, toParquetRecord,
+} from '../schema/index.js'
 import { type Bucket, dataFileKey, mapLimit } from '../storage/index.js'
 import { FILES_IN_MEMORY } from './concurrency.js'
 import { ROW_GROUP_BYTES, estimateBytes } from './row_bytes.js'
@@ -50,6 +52,7 @@ export async function writeDataFile(
       kvMetadata: [
         { key: 'parquedb.collection', value: schema.name },
         { key: 'parquedb.partition', value: target.partition },
+        { key: LAYOUT_KEY, value: String(PARQUET_LAYOUT) },
         ...(target.metadata ?? []),
       ],
       createdBy: 'parquedb',
@@ -64,7 +67,7 @@ export async function writeDataFile(
     stats.add(rec)
     stats.addMisfits(row, rec)
     group.push(rec)
-    // The record, not the row: promoted columns store their strings a second time.
+    // The record as written: a promoted value counts in its column, its variant place is a null.
     groupBytes += estimateBytes(rec)
     if (group.length >= target.rowGroupRows || groupBytes >= ROW_GROUP_BYTES) {
       await flush()

@@ -13,8 +13,8 @@ export interface StatColumn {
 
 /**
  * How a collection is laid out in Parquet: one typed column per scalar field, VARIANT
- * for variant and array fields, then the promoted hot paths as typed columns (duplicated
- * out of their variant so engines can filter and prune on them).
+ * for variant and array fields, then the promoted hot paths as typed columns (moved out of
+ * their variant, so each value is stored once and engines can filter and prune on them).
  */
 export function parquetColumns(schema: CollectionSchema): ColumnSpec[] {
   const cols: ColumnSpec[] = []
@@ -48,7 +48,37 @@ export function statColumns(schema: CollectionSchema): StatColumn[] {
   return out
 }
 
-/** StoredRow → the record the Parquet writer takes (Dates for timestamps, promoted columns filled). */
+/**
+ * The Parquet layout this build writes, in every file's key/value metadata under LAYOUT_KEY.
+ * 1 (no entry): every promoted value is kept twice, in its column and inside its VARIANT.
+ * 2: a promoted value lives only in its column; inside the VARIANT its place holds null.
+ */
+export const PARQUET_LAYOUT = 2
+export const LAYOUT_KEY = 'parquedb.layout'
+/** The layouts this build reads; a file of another is a ParquetLayoutError, never a guess. */
+export const PARQUET_LAYOUTS_READ: readonly number[] = [1, 2]
+
+export class ParquetLayoutError extends Error {
+  override name = 'ParquetLayoutError'
+}
+
+/** A file's layout from its key/value metadata: 1 without the entry (written before layouts had versions). */
+export function layoutOf(kv: readonly { key: string; value?: string }[] | undefined, file: string): number {
+  const entry = kv?.find(e => e.key === LAYOUT_KEY)
+  if (!entry) return 1
+  const v = Number(entry.value)
+  if (!/^[1-9][0-9]*$/.test(entry.value ?? '') || !PARQUET_LAYOUTS_READ.includes(v)) {
+    throw new ParquetLayoutError(`${file}: Parquet layout ${JSON.stringify(entry.value)} is not one this build ` +
+      `reads (${PARQUET_LAYOUTS_READ.join(', ')}); a newer parquedb wrote it: upgrade every reader first`)
+  }
+  return v
+}
+
+/**
+ * StoredRow → the record the Parquet writer takes: Dates for timestamps, BigInt for INT64, the
+ * promoted columns filled and their values replaced by null inside the VARIANT (layout 2). The
+ * row is not changed: the objects on a promoted path are copied, nothing else.
+ */
 export function toParquetRecord(schema: CollectionSchema, row: StoredRow): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const f of schema.fields) {
@@ -59,41 +89,93 @@ export function toParquetRecord(schema: CollectionSchema, row: StoredRow): Recor
     else if (f.type === 'int') out[f.name] = BigInt(v as number) // INT64 columns take BigInt
     else out[f.name] = v
   }
+  let copied: Set<unknown> | undefined
   for (const p of schema.promoted) {
     const v = promotedValue(row, p.path, p.type)
     out[p.name] = p.type === 'int' && v !== null ? BigInt(v) : v
+    if (v === null) continue
+    // promotedValue found it by plain property steps, so every container on the path exists.
+    let parent = out
+    for (let i = 0; i < p.path.length - 1; i++) {
+      const key = p.path[i]!
+      let cur = parent[key] as Record<string, unknown>
+      if (!(copied ??= new Set()).has(cur)) {
+        cur = (Array.isArray(cur) ? cur.slice() : { ...cur }) as Record<string, unknown>
+        copied.add(cur)
+        parent[key] = cur
+      }
+      parent = cur
+    }
+    parent[p.path.at(-1)!] = null
   }
   return out
 }
 
 /**
- * A record read back from Parquet → StoredRow (ms timestamps, plain numbers, promoted
- * columns dropped). With `columns`, only those fields are filled: a partial row.
+ * A record read back from Parquet → StoredRow (ms timestamps, plain numbers, promoted columns
+ * put back in their place inside the VARIANT for layout 2, then dropped). With `columns`, only
+ * those fields are filled: a partial row. The record's values are the reader's own fresh objects,
+ * so they are converted in place.
  */
 export function fromParquetRecord(
-  schema: CollectionSchema, rec: Record<string, unknown>, columns?: readonly string[],
+  schema: CollectionSchema, rec: Record<string, unknown>, columns?: readonly string[], layout = 1,
 ): StoredRow {
   const row: StoredRow = {}
   for (const f of schema.fields) {
     if (columns && !columns.includes(f.name)) continue
     const v = rec[f.name]
-    if (f.array) row[f.name] = Array.isArray(v) ? v.map(x => plain(x)) : []
+    if (f.array) row[f.name] = Array.isArray(v) ? plainInPlace(v) : []
     else if (v === undefined || v === null) row[f.name] = null
     else if (f.type === 'timestamp') row[f.name] = v instanceof Date ? v.getTime() : Number(v)
-    else row[f.name] = plain(v)
+    else row[f.name] = plainInPlace(v)
+  }
+  if (layout >= 2) {
+    for (const p of schema.promoted) {
+      const v = rec[p.name]
+      if (v === null || v === undefined || !(p.path[0]! in row)) continue
+      restore(row, p.path, typeof v === 'bigint' ? Number(v) : v)
+    }
   }
   return row
 }
 
-/** Parquet readers give BigInt for INT64; the engine's plain data uses numbers. */
-function plain(v: unknown): unknown {
+/** The promoted columns a read of `fields` needs from a file of `layout`, to put their values back. */
+export function promotedColumnsFor(schema: CollectionSchema, fields: readonly string[], layout: number): string[] {
+  if (layout < 2) return []
+  return schema.promoted.filter(p => fields.includes(p.path[0]!)).map(p => p.name)
+}
+
+/** Puts a promoted value back at its path; the writer left null there, so every container exists. */
+function restore(row: StoredRow, path: readonly string[], value: unknown): void {
+  let cur = row as Record<string, unknown>
+  for (let i = 0; i < path.length - 1; i++) {
+    const next = cur[path[i]!]
+    if (next === null || typeof next !== 'object') return
+    cur = next as Record<string, unknown>
+  }
+  cur[path.at(-1)!] = value
+}
+
+/**
+ * Parquet readers give BigInt for INT64 (and Dates for timestamps inside a VARIANT); the engine's
+ * plain data uses numbers and ISO strings. Converts in place, allocating only for what changes.
+ */
+function plainInPlace(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v)
   if (v instanceof Date) return v.toISOString()
-  if (Array.isArray(v)) return v.map(plain)
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i] as unknown
+      if (x !== null && (typeof x === 'object' || typeof x === 'bigint')) v[i] = plainInPlace(x)
+    }
+    return v
+  }
   if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = plain(x)
-    return out
+    const o = v as Record<string, unknown>
+    for (const k in o) {
+      const x = o[k]
+      if (x !== null && (typeof x === 'object' || typeof x === 'bigint')) o[k] = plainInPlace(x)
+    }
   }
   return v
 }
