@@ -207,6 +207,17 @@ export function pickExpired(
   return out
 }
 
+/**
+ * The level an ingest step writes one partition's rows at. An hour already quiet gets its final
+ * file at once, level 1, so it is written once: with a backlog sorted by time, a batch holds whole
+ * hours and the merge step never touches them; it merges only an hour whose rows came in more than
+ * one batch (or arrive late), as it merges any quiet hour's small files. An hour still receiving
+ * events gets a first-level file (0), merged when there are maxL0Files of them or it goes quiet.
+ */
+export function ingestLevel(partition: string, now: number, quietAfterMs: number): 0 | 1 {
+  return partitionRange(partition)[1] + quietAfterMs <= now ? 1 : 0
+}
+
 /** A segment an ingest batch takes: read it, or (too large to load) quarantine it in place for `tooLarge`. */
 export interface IngestCandidate {
   ref: SegmentRef

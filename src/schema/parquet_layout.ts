@@ -26,14 +26,25 @@ export function parquetColumns(schema: CollectionSchema): ColumnSpec[] {
     const type = ({
       string: 'STRING', int: 'INT64', double: 'DOUBLE', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP',
     } as const)[f.type]
-    cols.push({ name: f.name, type, nullable: !f.required })
+    cols.push({ name: f.name, type, nullable: !f.required, ...encodingOf(f.type) })
   }
   for (const p of schema.promoted) {
     cols.push({
       name: p.name, type: p.type === 'string' ? 'STRING' : p.type === 'int' ? 'INT64' : 'DOUBLE', nullable: true,
+      ...encodingOf(p.type),
     })
   }
   return cols
+}
+
+/**
+ * The encoding a column of this type is written with, chosen by measurement (docs/formats.md): a
+ * timestamp, sorted in our files, as DELTA_BINARY_PACKED (the time column of an hour's file: 6.2 KB
+ * plain, 2.3 KB delta, per 1,239 rows). Other columns take the writer's choice: a dictionary when it
+ * pays, else PLAIN; DELTA for ints and DELTA_BYTE_ARRAY for strings came out larger or within 1 %.
+ */
+function encodingOf(type: string): Pick<ColumnSpec, 'encoding'> {
+  return type === 'timestamp' ? { encoding: 'DELTA_BINARY_PACKED' } : {}
 }
 
 export function statColumns(schema: CollectionSchema): StatColumn[] {
