@@ -4,7 +4,7 @@ import {
   MAX_SEGMENT_PARTITIONS, type QuarantineEntry, type SegmentRef, decodeSegment, listSegments, pendingSegments,
   writeQuarantine,
 } from '../wal/index.js'
-import { mapLimit, partitionOf, segmentQuarantineKey } from '../storage/index.js'
+import { PARTITION_MS, mapLimit, partitionOf, segmentQuarantineKey } from '../storage/index.js'
 import { ReadAhead } from './concurrency.js'
 import { type FileJob, writeFiles } from './file_writer.js'
 import { viewDeltaJobs } from './view_writer.js'
@@ -167,11 +167,16 @@ async function readForIngest(ctx: PassContext, schema: CollectionSchema, ref: Se
     index: b.line, reason: b.reason, event: b.text, segment: ref.key,
   }))
   const byPartition = new Map<string, StoredRow[]>()
+  // A segment's rows fall in a few hours: name each hour once, not once per row.
+  const names = new Map<number, string>()
   let rows = 0
   for (const [index, raw] of decoded.rows.entries()) {
     const n = recheckStoredRow(schema, raw)
     if (!n.ok) { rejects.push({ index, reason: n.reason, event: raw, segment: ref.key }); continue }
-    const p = partitionOf(n.row[schema.timeField] as number)
+    const t = n.row[schema.timeField] as number
+    const hour = Math.floor(t / PARTITION_MS)
+    let p = names.get(hour)
+    if (p === undefined) names.set(hour, (p = partitionOf(t)))
     let list = byPartition.get(p)
     if (!list) byPartition.set(p, (list = []))
     list.push(n.row)

@@ -6,5 +6,5 @@ export { normalizeRow, recheckStoredRow, toPublicRow, type StoredRow } from './r
 export { getPath } from './path.js'
 export {
   LAYOUT_KEY, PARQUET_LAYOUT, PARQUET_LAYOUTS_READ, ParquetLayoutError, fromParquetRecord, layoutOf, parquetColumns,
-  promotedColumnsFor, statColumns, toParquetRecord,
+  promotedColumnsFor, statColumns, toParquetRecord, ColumnBuilder,
 } from './parquet_layout.js'

@@ -1,5 +1,6 @@
 import type { ColumnSource } from 'hyparquet-writer'
-import type { CollectionSchema } from './collection_schema.js'
+import type { CollectionSchema, PromotedColumn } from './collection_schema.js'
+import type { FieldSpec } from './field_types.js'
 import { promotedValue, type StoredRow } from './row_codec.js'
 
 /** A Parquet column as the writer needs it, minus the data. */
@@ -86,40 +87,100 @@ export function layoutOf(kv: readonly { key: string; value?: string }[] | undefi
 }
 
 /**
- * StoredRow → the record the Parquet writer takes: Dates for timestamps, BigInt for INT64, the
- * promoted columns filled and their values replaced by null inside the VARIANT (layout 2). The
- * row is not changed: the objects on a promoted path are copied, nothing else.
+ * Rows → the column arrays the Parquet writer takes, appended one row at a time with no record per
+ * row: Dates for timestamps, BigInt for INT64, the promoted columns filled and their values replaced
+ * by null inside the VARIANT (layout 2). An empty array or a null variant is a missing value (a
+ * Parquet null): the writer encodes nothing for it, and it reads back as [] or null as before. The
+ * rows are not changed: the objects on a promoted path are copied, nothing else.
  */
-export function toParquetRecord(schema: CollectionSchema, row: StoredRow): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const f of schema.fields) {
-    const v = row[f.name]
-    if (v === null || v === undefined) out[f.name] = f.array ? [] : null
-    else if (f.array) out[f.name] = v
-    else if (f.type === 'timestamp') out[f.name] = new Date(v as number)
-    else if (f.type === 'int') out[f.name] = BigInt(v as number) // INT64 columns take BigInt
-    else out[f.name] = v
+export class ColumnBuilder {
+  readonly specs: ColumnSpec[]
+  /** One array per column of `specs`, in order: the fields, then the promoted columns. */
+  data: unknown[][]
+  private readonly fields: readonly FieldSpec[]
+  private readonly promoted: readonly PromotedColumn[]
+  private readonly copies = new Set<unknown>()
+
+  constructor(schema: CollectionSchema) {
+    this.specs = parquetColumns(schema)
+    this.fields = schema.fields
+    this.promoted = schema.promoted
+    this.data = this.specs.map(() => [])
   }
-  let copied: Set<unknown> | undefined
-  for (const p of schema.promoted) {
-    const v = promotedValue(row, p.path, p.type)
-    out[p.name] = p.type === 'int' && v !== null ? BigInt(v) : v
-    if (v === null) continue
-    // promotedValue found it by plain property steps, so every container on the path exists.
-    let parent = out
-    for (let i = 0; i < p.path.length - 1; i++) {
-      const key = p.path[i]!
-      let cur = parent[key] as Record<string, unknown>
-      if (!(copied ??= new Set()).has(cur)) {
-        cur = (Array.isArray(cur) ? cur.slice() : { ...cur }) as Record<string, unknown>
-        copied.add(cur)
-        parent[key] = cur
-      }
-      parent = cur
+
+  get length(): number {
+    return this.data[0]!.length
+  }
+
+  /** Appends a row; returns the bytes its promoted values add (a string's length, 8 for a number). */
+  add(row: StoredRow): number {
+    const fields = this.fields
+    const data = this.data
+    let rooted: Map<string, Record<string, unknown>> | undefined
+    let promotedBytes = 0
+    const n = fields.length
+    for (let i = 0; i < this.promoted.length; i++) {
+      const p = this.promoted[i]!
+      const v = promotedValue(row, p.path, p.type)
+      data[n + i]!.push(p.type === 'int' && v !== null ? BigInt(v) : v)
+      if (v === null) continue
+      promotedBytes += typeof v === 'string' ? v.length : 8
+      // promotedValue found it by plain property steps, so every container on the path exists.
+      const root = p.path[0]!
+      const top = (rooted ??= new Map()).get(root) ?? copyOf(row[root])
+      rooted.set(root, top)
+      clearAt(top, p.path, this.copies)
     }
-    parent[p.path.at(-1)!] = null
+    this.copies.clear()
+    for (let i = 0; i < n; i++) {
+      const f = fields[i]!
+      let v = rooted?.get(f.name) ?? row[f.name]
+      if (v === null || v === undefined) v = f.array || f.type === 'variant' ? undefined : null
+      else if (f.array) v = (v as unknown[]).length ? v : undefined
+      else if (f.type === 'timestamp') v = new Date(v as number)
+      else if (f.type === 'int') v = BigInt(v as number) // INT64 columns take BigInt
+      data[i]!.push(v)
+    }
+    return promotedBytes
   }
-  return out
+
+  /** The columns built so far, for the writer; the builder starts empty again. */
+  take(): ColumnSource[] {
+    const out = this.specs.map((c, i) => ({ ...c, data: this.data[i]! }))
+    this.data = this.specs.map(() => [])
+    return out
+  }
+}
+
+/** A shallow copy of an object or array (a variant root about to lose a promoted value). */
+function copyOf(v: unknown): Record<string, unknown> {
+  return (Array.isArray(v) ? v.slice() : { ...(v as Record<string, unknown>) }) as Record<string, unknown>
+}
+
+/**
+ * Sets null at `path` under `top` (a copy of its root), copying each container below it once:
+ * `copies` holds the containers already copied for this row (paths share them: event.request).
+ */
+function clearAt(top: Record<string, unknown>, path: readonly string[], copies: Set<unknown>): void {
+  let parent = top
+  for (let i = 1; i < path.length - 1; i++) {
+    const key = path[i]!
+    let cur = parent[key] as Record<string, unknown>
+    if (!copies.has(cur)) {
+      cur = copyOf(cur)
+      copies.add(cur)
+      parent[key] = cur
+    }
+    parent = cur
+  }
+  parent[path.at(-1)!] = null
+}
+
+/** StoredRow → the record the Parquet writer takes (see ColumnBuilder), one row at a time. */
+export function toParquetRecord(schema: CollectionSchema, row: StoredRow): Record<string, unknown> {
+  const b = new ColumnBuilder(schema)
+  b.add(row)
+  return Object.fromEntries(b.specs.map((c, i) => [c.name, b.data[i]![0]]))
 }
 
 /**
