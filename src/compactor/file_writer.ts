@@ -1,4 +1,4 @@
-import type { RowGroup } from 'hyparquet'
+import type { RowGroup, SchemaElement } from 'hyparquet'
 import { ByteWriter, type ColumnSource, ParquetWriter, schemaFromColumnData } from 'hyparquet-writer'
 import { compareSame, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
@@ -9,6 +9,7 @@ import { type Bucket, dataFileKey, mapLimit } from '../storage/index.js'
 import { FILES_IN_MEMORY } from './concurrency.js'
 import { ROW_GROUP_BYTES, estimateBytes } from './row_bytes.js'
 import { STAT_STRING_UNITS, lowerBound, upperBound } from './string_bounds.js'
+import { VariantEncoder } from './variant_encoder.js'
 
 export interface FileTarget {
   prefix: string
@@ -40,15 +41,27 @@ export async function writeDataFile(
   const columns = new ColumnBuilder(schema)
   const writer = new ByteWriter()
   let pq: ParquetWriter | undefined
+  let elements: SchemaElement[] | undefined
   let group: StoredRow[] = []
   let groupBytes = 0
+  const variants = new VariantEncoder()
+  let variantGroups: SchemaElement[] = []
   const flush = async () => {
     stats.addGroup(columns.data, group)
     const columnData = columns.take()
+    if (!pq) {
+      elements = schemaFromColumnData({ columnData })
+      // The VARIANT columns arrive encoded (VariantEncoder): the writer sees plain groups of two
+      // binary columns, and the footer says VARIANT again before finish().
+      variantGroups = elements.filter(e => e.logical_type?.type === 'VARIANT')
+      for (const e of variantGroups) delete e.logical_type
+    }
+    variants.reset()
+    for (const c of columnData) if (c.type === 'VARIANT') c.data = variants.encodeColumn(c.data as unknown[])
     // Parquet's own row-group statistics truncate long strings too (min a prefix, max rounded up).
     pq ??= new ParquetWriter({
       writer,
-      schema: schemaFromColumnData({ columnData }),
+      schema: elements!,
       statisticsTruncateLength: STAT_STRING_UNITS,
       kvMetadata: [
         { key: 'parquedb.collection', value: schema.name },
@@ -82,6 +95,7 @@ export async function writeDataFile(
   }
   if (group.length) await flush()
   if (!pq) return null
+  for (const e of variantGroups) e.logical_type = { type: 'VARIANT' }
   await pq.finish()
   const key = dataFileKey(target)
   const bytes = writer.getBytes()
