@@ -26,7 +26,7 @@ const EDGES: unknown[] = [
   null, true, false, 0, -1, 127, 128, -128, -129, 32767, 32768, -32769, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1,
   2 ** 53 - 1, -(2 ** 53) + 1, 0.5, -1e-300, 1e300, '', 'a', 'x'.repeat(63), 'y'.repeat(64), 'é'.repeat(40),
   '😀 and text', [], {}, [[[]]], { a: { b: { c: [1, { d: null }] } } },
-  many(300, i => i), many(300, i => ({ k: i })), Object.fromEntries(many(300, i => [`key${i}`, i])),
+  many(300, i => i), many(300, i => ({ k: i })), Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`key${i}`, i])),
   { 'ü': 1, 'z': 2, '😀': 3, '\uFFFF': 4, '': 5, 'A': 6 }, { long: 'z'.repeat(70_000) },
   many(20, i => 'w'.repeat(i * 50)),
 ]
