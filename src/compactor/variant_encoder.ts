@@ -23,6 +23,9 @@ export class VariantEncoder {
   /** Data sizes (after header and offsets) of the containers of the value being written. */
   private readonly sizes = new Map<object, number>()
   private readonly utf8 = new TextEncoder()
+  private readonly fieldPool: number[][] = []
+  private readonly valuePool: unknown[][] = []
+  private depth = 0
 
   /** Starts a new row group: the values handed out before are no longer valid. */
   reset(): void {
@@ -153,31 +156,41 @@ export class VariantEncoder {
 
   /** Fields by id (the dictionary is sorted, so by name, as the format requires), values in that order. */
   private object(o: Record<string, unknown>, data: number, ids: ReadonlyMap<string, number>): void {
-    const fields: number[] = []
-    const byId = new Map<number, unknown>()
+    // Scratch arrays per nesting depth, reused: an object's fields sorted by id, by insertion
+    // (objects have few keys), with their values alongside.
+    const depth = this.depth++
+    const fields = (this.fieldPool[depth] ??= [])
+    const values = (this.valuePool[depth] ??= [])
+    let n = 0
     for (const k in o) {
       const x = o[k]
       if (x === undefined) continue
       const id = ids.get(k)!
-      fields.push(id)
-      byId.set(id, x)
+      let i = n++
+      while (i > 0 && fields[i - 1]! > id) {
+        fields[i] = fields[i - 1]!
+        values[i] = values[i - 1]
+        i--
+      }
+      fields[i] = id
+      values[i] = x
     }
-    fields.sort((a, b) => a - b)
-    const n = fields.length
     const large = n > 255
     const idWidth = widthOf(n ? fields[n - 1]! : 0)
     const width = widthOf(data)
     this.byte(((width - 1) | (idWidth - 1) << 2 | (large ? 1 : 0) << 4) << 2 | 2)
     this.uint(n, large ? 4 : 1)
-    for (const id of fields) this.uint(id, idWidth)
+    for (let i = 0; i < n; i++) this.uint(fields[i]!, idWidth)
     const offsets = this.at
     this.at += (n + 1) * width
     const start = this.at
     for (let i = 0; i < n; i++) {
       this.uintAt(offsets + i * width, this.at - start, width)
-      this.write(byId.get(fields[i]!), ids)
+      this.write(values[i], ids)
+      values[i] = undefined // let the value go
     }
     this.uintAt(offsets + n * width, this.at - start, width)
+    this.depth--
   }
 
   private ensure(size: number): void {
