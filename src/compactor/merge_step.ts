@@ -45,7 +45,10 @@ export async function mergePartition(
     : pickMergeBatch(loaded.manifest, schema.name, ctx.options, ctx.now(), useQueue)
   if (!picks.length) return null
   const createdAt = ctx.now()
-  const perPick = await mapLimit(picks, MERGES_AT_ONCE, pick => mergeOne(ctx, target, pick, createdAt))
+  // The step's requests in flight stay within `concurrency`: the merges share it.
+  const limit = Math.min(MERGES_AT_ONCE, ctx.options.concurrency, picks.length)
+  const each = Math.max(1, Math.floor(ctx.options.concurrency / limit))
+  const perPick = await mapLimit(picks, limit, pick => mergeOne(ctx, target, pick, createdAt, each))
   const outputs = perPick.flat()
   const inputs = picks.flatMap(p => p.files)
   const pick = picks[0]!
@@ -65,12 +68,14 @@ export async function mergePartition(
 
 /**
  * Merges of one step built at once: each holds its output file in memory until its PUT (up to
- * MERGE_FILE_BYTES), so two, well inside 128 MB with the inputs' row groups (bounded-work).
+ * MERGE_FILE_BYTES), so two, well inside 128 MB with the inputs' row groups (bounded-work); one
+ * when the pass runs one request at a time (`concurrency` 1).
  */
 const MERGES_AT_ONCE = 2
 
+/** One partition's merge, keeping at most `requests` of its own in flight. */
 async function mergeOne(
-  ctx: PassContext, target: MergeTarget, pick: MergePick, createdAt: number,
+  ctx: PassContext, target: MergeTarget, pick: MergePick, createdAt: number, requests: number,
 ): Promise<DataFile[]> {
   const schema = target.schema
   const inputs = pick.files
@@ -81,7 +86,7 @@ async function mergeOne(
     // Partial states: combine rows of the same group (one partition holds a bounded number of groups).
     // Every state is held anyway: the inputs are read together, then combined in input order.
     const decode = stateRowDecoder(target.aggregate)
-    const perInput = await mapLimit(inputs, ctx.options.concurrency, async f => {
+    const perInput = await mapLimit(inputs, requests, async f => {
       const rows: StoredRow[] = []
       for await (const g of readFileRowGroups(ctx.bucket, schema, f, { decode })) rows.push(...g)
       return rows
@@ -96,7 +101,7 @@ async function mergeOne(
     if (out) outputs.push(out)
   } else if (inputs.length) {
     const sources = inputs.map(f => readFileRowGroups(ctx.bucket, schema, f))
-    const merged = mergeSorted(sources, schema.timeField, ctx.options.concurrency)
+    const merged = mergeSorted(sources, schema.timeField, requests)
     const state = { done: false }
     while (!state.done) {
       const rows = take(merged, ctx.options.maxRowsPerFile, state)
