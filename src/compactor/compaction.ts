@@ -94,7 +94,7 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
         if (!r) break
         worked = true
         s.filesWritten += r.outputFiles
-        if (!r.forced) s.partitionsMerged++
+        if (!r.forced) s.partitionsMerged += r.partitions.length
         else if (r.last) s.partitionsRecompacted++
       }
     }

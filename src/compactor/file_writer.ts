@@ -1,12 +1,15 @@
-import type { RowGroup } from 'hyparquet'
+import type { RowGroup, SchemaElement } from 'hyparquet'
 import { ByteWriter, type ColumnSource, ParquetWriter, schemaFromColumnData } from 'hyparquet-writer'
 import { compareSame, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
-import { type CollectionSchema, type StoredRow, parquetColumns, statColumns, toParquetRecord } from '../schema/index.js'
+import {
+  type CollectionSchema, ColumnBuilder, LAYOUT_KEY, PARQUET_LAYOUT, type StoredRow, parquetColumns, statColumns,
+} from '../schema/index.js'
 import { type Bucket, dataFileKey, mapLimit } from '../storage/index.js'
 import { FILES_IN_MEMORY } from './concurrency.js'
 import { ROW_GROUP_BYTES, estimateBytes } from './row_bytes.js'
 import { STAT_STRING_UNITS, lowerBound, upperBound } from './string_bounds.js'
+import { VariantEncoder } from './variant_encoder.js'
 
 export interface FileTarget {
   prefix: string
@@ -35,21 +38,35 @@ export async function writeDataFile(
   bucket: Bucket, schema: CollectionSchema, rows: AsyncIterable<StoredRow> | Iterable<StoredRow>, target: FileTarget,
 ): Promise<DataFile | null> {
   const stats = new StatsCollector(schema)
-  const columns = parquetColumns(schema)
+  const columns = new ColumnBuilder(schema)
   const writer = new ByteWriter()
   let pq: ParquetWriter | undefined
-  let group: Record<string, unknown>[] = []
+  let elements: SchemaElement[] | undefined
+  let group: StoredRow[] = []
   let groupBytes = 0
+  const variants = new VariantEncoder()
+  let variantGroups: SchemaElement[] = []
   const flush = async () => {
-    const columnData: ColumnSource[] = columns.map(c => ({ ...c, data: group.map(r => r[c.name]) }))
+    stats.addGroup(columns.data, group)
+    const columnData = columns.take()
+    if (!pq) {
+      elements = schemaFromColumnData({ columnData })
+      // The VARIANT columns arrive encoded (VariantEncoder): the writer sees plain groups of two
+      // binary columns, and the footer says VARIANT again before finish().
+      variantGroups = elements.filter(e => e.logical_type?.type === 'VARIANT')
+      for (const e of variantGroups) delete e.logical_type
+    }
+    variants.reset()
+    for (const c of columnData) if (c.type === 'VARIANT') c.data = variants.encodeColumn(c.data as unknown[])
     // Parquet's own row-group statistics truncate long strings too (min a prefix, max rounded up).
     pq ??= new ParquetWriter({
       writer,
-      schema: schemaFromColumnData({ columnData }),
+      schema: elements!,
       statisticsTruncateLength: STAT_STRING_UNITS,
       kvMetadata: [
         { key: 'parquedb.collection', value: schema.name },
         { key: 'parquedb.partition', value: target.partition },
+        { key: LAYOUT_KEY, value: String(PARQUET_LAYOUT) },
         ...(target.metadata ?? []),
       ],
       createdBy: 'parquedb',
@@ -59,20 +76,26 @@ export async function writeDataFile(
     group = []
     groupBytes = 0
   }
-  for await (const row of rows) {
-    const rec = toParquetRecord(schema, row)
-    stats.add(rec)
-    stats.addMisfits(row, rec)
-    group.push(rec)
-    // The record, not the row: promoted columns store their strings a second time.
-    groupBytes += estimateBytes(rec)
-    if (group.length >= target.rowGroupRows || groupBytes >= ROW_GROUP_BYTES) {
-      await flush()
-      if (target.maxFileBytes !== undefined && writer.offset >= target.maxFileBytes) break
-    }
+  /** Adds a row to the group; true when the group is full. */
+  const take = (row: StoredRow): boolean => {
+    // A promoted value counts twice, as it did when layout 1 stored it twice: reading a group back
+    // decodes it from its column apart from its variant, and the writer keeps an encoded copy. Groups
+    // stay the size whose memory was measured (row_group_bytes.test.ts: 8 inputs under a 32 MB heap).
+    groupBytes += estimateBytes(row) + columns.add(row)
+    group.push(row)
+    return group.length >= target.rowGroupRows || groupBytes >= ROW_GROUP_BYTES
+  }
+  // Past maxFileBytes the caller continues the same source in its next file.
+  const fileFull = () => target.maxFileBytes !== undefined && writer.offset >= target.maxFileBytes
+  if (Array.isArray(rows)) {
+    // No await per row: `for await` over an array costs a promise per row.
+    for (const row of rows as StoredRow[]) if (take(row)) { await flush(); if (fileFull()) break }
+  } else {
+    for await (const row of rows) if (take(row)) { await flush(); if (fileFull()) break }
   }
   if (group.length) await flush()
   if (!pq) return null
+  for (const e of variantGroups) e.logical_type = { type: 'VARIANT' }
   await pq.finish()
   const key = dataFileKey(target)
   const bytes = writer.getBytes()
@@ -147,29 +170,42 @@ class StatsCollector {
   rows = 0
   minTime = Infinity
   maxTime = -Infinity
-  private cols: { name: string; stats: ColumnStats }[]
+  private cols: { name: string; index: number; time: boolean; promoted?: string[]; stats: ColumnStats }[]
   private misfits = new Map<string, number>()
 
   constructor(private readonly schema: CollectionSchema) {
-    this.cols = statColumns(schema).map(c => ({ name: c.name, stats: { min: null, max: null, nulls: 0 } }))
+    const names = parquetColumns(schema).map(c => c.name)
+    this.cols = statColumns(schema).map(c => {
+      const promoted = schema.promoted.find(p => p.name === c.name)?.path
+      return {
+        name: c.name, index: names.indexOf(c.name), time: c.name === schema.timeField,
+        ...(promoted ? { promoted } : {}), stats: { min: null, max: null, nulls: 0 },
+      }
+    })
   }
 
-  /** Takes the Parquet record (timestamps as Dates, promoted columns filled). */
-  add(rec: Record<string, unknown>): void {
-    this.rows++
-    const t = (rec[this.schema.timeField] as Date).getTime()
-    if (t < this.minTime) this.minTime = t
-    if (t > this.maxTime) this.maxTime = t
+  /**
+   * Takes one row group as built for the writer (`data`, ColumnBuilder's columns: timestamps as
+   * Dates, INT64 as BigInt, promoted columns filled) and its rows, column by column.
+   */
+  addGroup(data: readonly unknown[][], rows: readonly StoredRow[]): void {
+    this.rows += rows.length
     for (const c of this.cols) {
-      let v = rec[c.name]
-      if (v instanceof Date) v = v.getTime()
-      else if (typeof v === 'bigint') v = Number(v)
-      if (v === null || v === undefined || (typeof v !== 'string' && typeof v !== 'number')) {
-        c.stats.nulls++
-        continue
+      const values = data[c.index]!
+      const s = c.stats
+      for (let i = 0; i < values.length; i++) {
+        let v = values[i]
+        if (v instanceof Date) v = v.getTime()
+        else if (typeof v === 'bigint') v = Number(v)
+        if (typeof v !== 'string' && typeof v !== 'number') { s.nulls++; continue }
+        if (s.min === null || (compareSame(v, s.min) ?? 0) < 0) s.min = v
+        if (s.max === null || (compareSame(v, s.max) ?? 0) > 0) s.max = v
+        if (c.time) {
+          if ((v as number) < this.minTime) this.minTime = v as number
+          if ((v as number) > this.maxTime) this.maxTime = v as number
+        }
       }
-      if (c.stats.min === null || (compareSame(v, c.stats.min) ?? 0) < 0) c.stats.min = v
-      if (c.stats.max === null || (compareSame(v, c.stats.max) ?? 0) > 0) c.stats.max = v
+      if (c.promoted) this.addMisfits(c.name, c.promoted, values, rows)
     }
   }
 
@@ -179,12 +215,14 @@ class StatsCollector {
    * the path (`event.request` being `[{ url }]`), which a filter matches MongoDB-style.
    * Pruning does not trust a column in a file where this is not 0.
    */
-  addMisfits(row: StoredRow, rec: Record<string, unknown>): void {
-    for (const p of this.schema.promoted) {
+  private addMisfits(
+    column: string, path: readonly string[], values: readonly unknown[], rows: readonly StoredRow[],
+  ): void {
+    for (let i = 0; i < values.length; i++) {
       // A value in the column came by plain property steps, so it is the only one a filter sees.
-      if (rec[p.name] !== null) continue
-      if (!valuesAt(row, p.path).some(v => v !== null && v !== undefined)) continue
-      this.misfits.set(p.name, (this.misfits.get(p.name) ?? 0) + 1)
+      if (values[i] !== null) continue
+      if (!valuesAt(rows[i]!, path).some(v => v !== null && v !== undefined)) continue
+      this.misfits.set(column, (this.misfits.get(column) ?? 0) + 1)
     }
   }
 
@@ -193,14 +231,13 @@ class StatsCollector {
    * has no short upper bound is left out: pruning keeps a file without statistics.
    */
   result(): Record<string, ColumnStats> {
-    const promoted = new Set(this.schema.promoted.map(p => p.name))
     const out: Record<string, ColumnStats> = {}
     for (const c of this.cols) {
       const { min, max } = c.stats
       const upper = typeof max === 'string' ? upperBound(max) : max
       if (upper === null && max !== null) continue
       const s: ColumnStats = { ...c.stats, min: typeof min === 'string' ? lowerBound(min) : min, max: upper }
-      out[c.name] = promoted.has(c.name) ? { ...s, misfits: this.misfits.get(c.name) ?? 0 } : s
+      out[c.name] = c.promoted ? { ...s, misfits: this.misfits.get(c.name) ?? 0 } : s
     }
     return out
   }

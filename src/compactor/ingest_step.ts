@@ -4,13 +4,13 @@ import {
   MAX_SEGMENT_PARTITIONS, type QuarantineEntry, type SegmentRef, decodeSegment, listSegments, pendingSegments,
   writeQuarantine,
 } from '../wal/index.js'
-import { mapLimit, partitionOf, segmentQuarantineKey } from '../storage/index.js'
+import { PARTITION_MS, mapLimit, partitionOf, segmentQuarantineKey } from '../storage/index.js'
 import { ReadAhead } from './concurrency.js'
 import { type FileJob, writeFiles } from './file_writer.js'
 import { viewDeltaJobs } from './view_writer.js'
 import { StaleManifest, type StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
-import { fitsPartitionBudget, pickIngestSegments } from './pickers.js'
+import { fitsPartitionBudget, ingestLevel, pickIngestSegments } from './pickers.js'
 
 export interface IngestResult {
   segments: number
@@ -31,8 +31,9 @@ interface ReadSegment {
 }
 
 /**
- * Folds one bounded batch of WAL segments into L0 Parquet files, one per hour partition the
- * batch touches, and marks the segments consumed in the same commit. Bounded by construction
+ * Folds one bounded batch of WAL segments into Parquet files, one per hour partition the batch
+ * touches (an hour already quiet straight into its final file: see ingestLevel), and marks the
+ * segments consumed in the same commit. Bounded by construction
  * (invariant bounded-work): at most maxSegmentsPerBatch segments, maxBatchBytes of NDJSON and
  * maxPartitionsPerStep partitions. What cannot be ingested — lines that are not rows, rows the
  * schema no longer takes, a foreign segment too large or too spread to ingest — goes to
@@ -105,7 +106,8 @@ export async function ingestBatch(
     return {
       name: schema.name, schema, rows: list,
       target: {
-        prefix: ctx.prefix, collection: schema.name, partition, level: 0, createdAt,
+        prefix: ctx.prefix, collection: schema.name, partition, createdAt,
+        level: ingestLevel(partition, createdAt, ctx.options.quietAfterMs),
         rowGroupRows: ctx.options.rowGroupRows,
       },
     }
@@ -165,11 +167,16 @@ async function readForIngest(ctx: PassContext, schema: CollectionSchema, ref: Se
     index: b.line, reason: b.reason, event: b.text, segment: ref.key,
   }))
   const byPartition = new Map<string, StoredRow[]>()
+  // A segment's rows fall in a few hours: name each hour once, not once per row.
+  const names = new Map<number, string>()
   let rows = 0
   for (const [index, raw] of decoded.rows.entries()) {
     const n = recheckStoredRow(schema, raw)
     if (!n.ok) { rejects.push({ index, reason: n.reason, event: raw, segment: ref.key }); continue }
-    const p = partitionOf(n.row[schema.timeField] as number)
+    const t = n.row[schema.timeField] as number
+    const hour = Math.floor(t / PARTITION_MS)
+    let p = names.get(hour)
+    if (p === undefined) names.set(hour, (p = partitionOf(t)))
     let list = byPartition.get(p)
     if (!list) byPartition.set(p, (list = []))
     list.push(n.row)

@@ -6,7 +6,7 @@ import { mapLimit } from '../storage/index.js'
 import { writeDataFile } from './file_writer.js'
 import type { StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
-import { MERGE_FILE_BYTES, pickMerge } from './pickers.js'
+import { MERGE_FILE_BYTES, type MergePick, pickMerge, pickMergeBatch } from './pickers.js'
 import { mergeSorted, take } from './sorted_merge.js'
 
 /** What is merged: a collection, or a view (whose partial aggregate states combine by group). */
@@ -17,7 +17,8 @@ export interface MergeTarget {
 }
 
 export interface MergeResult {
-  partition: string
+  /** The partitions this step merged (several hours in one step; a recompact one). */
+  partitions: string[]
   inputFiles: number
   outputFiles: number
   rows: number
@@ -27,19 +28,57 @@ export interface MergeResult {
 }
 
 /**
- * Rewrites the picked files of one partition into L1 files: a streaming k-way merge by
- * time, so memory stays at one row group per input (bounded-work). The edit removes the inputs,
- * which applyEdit sends to garbage: readers of the older manifest keep working (safe-gc).
+ * Rewrites the picked files of one or more partitions into L1 files: per partition a streaming
+ * k-way merge by time, so memory stays at one row group per input, at most MAX_MERGE_INPUTS of
+ * them over the whole step (bounded-work); two partitions are merged at once, so one's uploads
+ * overlap the other's reads and CPU. The edit removes the inputs, which applyEdit sends to garbage:
+ * readers of the older manifest keep working (safe-gc). One commit for the step (crash-safe).
  */
 export async function mergePartition(
   ctx: PassContext, target: MergeTarget, loaded: LoadedManifest,
 ): Promise<StepOutcome<MergeResult> | null> {
   const schema = target.schema
   // A view's queued recompact is a rebuild from its source (view_rebuild.ts), not a merge.
-  const pick = pickMerge(loaded.manifest, schema.name, ctx.options, ctx.now(), !target.view)
-  if (!pick) return null
-  const inputs = pick.files
+  const useQueue = !target.view
+  const picks = target.aggregate
+    ? [pickMerge(loaded.manifest, schema.name, ctx.options, ctx.now(), useQueue)].filter(p => p !== null)
+    : pickMergeBatch(loaded.manifest, schema.name, ctx.options, ctx.now(), useQueue)
+  if (!picks.length) return null
   const createdAt = ctx.now()
+  // The step's requests in flight stay within `concurrency`: the merges share it.
+  const limit = Math.min(MERGES_AT_ONCE, ctx.options.concurrency, picks.length)
+  const each = Math.max(1, Math.floor(ctx.options.concurrency / limit))
+  const perPick = await mapLimit(picks, limit, pick => mergeOne(ctx, target, pick, createdAt, each))
+  const outputs = perPick.flat()
+  const inputs = picks.flatMap(p => p.files)
+  const pick = picks[0]!
+  // A rewrite in several steps records what it wrote, so its next step skips those files.
+  const queue: QueueEdit[] = !pick.forced ? []
+    : pick.last ? [{ collection: schema.name, done: [pick.partition] }]
+    : [{ collection: schema.name, written: outputs.map(f => f.key) }]
+  return {
+    edit: { collections: { [schema.name]: { added: outputs, removed: inputs.map(f => f.key) } }, queue },
+    written: outputs.map(f => f.key),
+    result: {
+      partitions: picks.map(p => p.partition), inputFiles: inputs.length, outputFiles: outputs.length,
+      rows: outputs.reduce((n, f) => n + f.rows, 0), forced: pick.forced, last: pick.last,
+    },
+  }
+}
+
+/**
+ * Merges of one step built at once: each holds its output file in memory until its PUT (up to
+ * MERGE_FILE_BYTES), so two, well inside 128 MB with the inputs' row groups (bounded-work); one
+ * when the pass runs one request at a time (`concurrency` 1).
+ */
+const MERGES_AT_ONCE = 2
+
+/** One partition's merge, keeping at most `requests` of its own in flight. */
+async function mergeOne(
+  ctx: PassContext, target: MergeTarget, pick: MergePick, createdAt: number, requests: number,
+): Promise<DataFile[]> {
+  const schema = target.schema
+  const inputs = pick.files
   const outputs: DataFile[] = []
   const file = { prefix: ctx.prefix, collection: schema.name, partition: pick.partition, level: 1 as const, createdAt }
   const rowGroupRows = ctx.options.rowGroupRows
@@ -47,7 +86,7 @@ export async function mergePartition(
     // Partial states: combine rows of the same group (one partition holds a bounded number of groups).
     // Every state is held anyway: the inputs are read together, then combined in input order.
     const decode = stateRowDecoder(target.aggregate)
-    const perInput = await mapLimit(inputs, ctx.options.concurrency, async f => {
+    const perInput = await mapLimit(inputs, requests, async f => {
       const rows: StoredRow[] = []
       for await (const g of readFileRowGroups(ctx.bucket, schema, f, { decode })) rows.push(...g)
       return rows
@@ -62,7 +101,7 @@ export async function mergePartition(
     if (out) outputs.push(out)
   } else if (inputs.length) {
     const sources = inputs.map(f => readFileRowGroups(ctx.bucket, schema, f))
-    const merged = mergeSorted(sources, schema.timeField, ctx.options.concurrency)
+    const merged = mergeSorted(sources, schema.timeField, requests)
     const state = { done: false }
     while (!state.done) {
       const rows = take(merged, ctx.options.maxRowsPerFile, state)
@@ -72,16 +111,5 @@ export async function mergePartition(
       else break
     }
   }
-  // A rewrite in several steps records what it wrote, so its next step skips those files.
-  const queue: QueueEdit[] = !pick.forced ? []
-    : pick.last ? [{ collection: schema.name, done: [pick.partition] }]
-    : [{ collection: schema.name, written: outputs.map(f => f.key) }]
-  return {
-    edit: { collections: { [schema.name]: { added: outputs, removed: inputs.map(f => f.key) } }, queue },
-    written: outputs.map(f => f.key),
-    result: {
-      partition: pick.partition, inputFiles: inputs.length, outputFiles: outputs.length,
-      rows: outputs.reduce((n, f) => n + f.rows, 0), forced: pick.forced, last: pick.last,
-    },
-  }
+  return outputs
 }

@@ -56,6 +56,42 @@ export function pickMerge(
     const files = upTo(cap, stale.sort(byMinTime), 1)
     return { partition, files, forced: true, last: files.length === stale.length }
   }
+  return mergeCandidates(m, collection, policy, now)[0] ?? null
+}
+
+/**
+ * The merges of one step: a queued recompact alone (as pickMerge), else the first partitions that
+ * have a merge to do, as long as their inputs add up to at most MAX_MERGE_INPUTS files (memory holds
+ * one row group of each) and maxMergeRows rows. One step and one commit for several hours: on R2 each
+ * step costs round trips in a row (inputs, outputs, the manifest), so a backlog spread over a day
+ * of hours is merged in a few steps instead of one per hour.
+ */
+export function pickMergeBatch(
+  m: Manifest, collection: string, policy: MergePolicy, now: number, useQueue = true,
+): MergePick[] {
+  const first = pickMerge(m, collection, policy, now, useQueue)
+  if (!first || first.forced) return first ? [first] : []
+  const picks = [first]
+  let files = first.files.length
+  let rows = sumRows(first.files)
+  for (const next of mergeCandidates(m, collection, policy, now).slice(1)) {
+    if (files + next.files.length > MAX_MERGE_INPUTS || rows + sumRows(next.files) > policy.maxMergeRows) break
+    picks.push(next)
+    files += next.files.length
+    rows += sumRows(next.files)
+  }
+  return picks
+}
+
+function sumRows(files: readonly DataFile[]): number {
+  return files.reduce((n, f) => n + f.rows, 0)
+}
+
+/** Every partition with a merge to do (not a queued recompact), in partition order. */
+function mergeCandidates(m: Manifest, collection: string, policy: MergePolicy, now: number): MergePick[] {
+  const all = m.collections[collection]?.files ?? []
+  const cap = policy.maxMergeRows
+  const out: MergePick[] = []
   // A file this big is done: merging it again would only rewrite it (outputs split at maxRowsPerFile).
   const full = Math.min(cap, policy.maxRowsPerFile) / 2
   // Merge outputs roll over at MERGE_FILE_BYTES: a file of half that is done too, or large rows
@@ -70,10 +106,10 @@ export function pickMerge(
     const small = files.filter(f => f.rows < full && f.bytes < fullBytes && (quiet || f.level === 0)).sort(byMinTime)
     if (small.length >= (quiet ? 2 : policy.maxL0Files)) {
       const pick = upTo(cap, small, 2)
-      if (pick.length >= 2) return { partition, files: pick, forced: false, last: true }
+      if (pick.length >= 2) out.push({ partition, files: pick, forced: false, last: true })
     }
   }
-  return null
+  return out
 }
 
 function byMinTime(a: DataFile, b: DataFile): number {
@@ -205,6 +241,17 @@ export function pickExpired(
     out.push({ name, partitions, files: files.filter(f => gone.has(f.partition)), until })
   }
   return out
+}
+
+/**
+ * The level an ingest step writes one partition's rows at. An hour already quiet gets its final
+ * file at once, level 1, so it is written once: with a backlog sorted by time, a batch holds whole
+ * hours and the merge step never touches them; it merges only an hour whose rows came in more than
+ * one batch (or arrive late), as it merges any quiet hour's small files. An hour still receiving
+ * events gets a first-level file (0), merged when there are maxL0Files of them or it goes quiet.
+ */
+export function ingestLevel(partition: string, now: number, quietAfterMs: number): 0 | 1 {
+  return partitionRange(partition)[1] + quietAfterMs <= now ? 1 : 0
 }
 
 /** A segment an ingest batch takes: read it, or (too large to load) quarantine it in place for `tooLarge`. */

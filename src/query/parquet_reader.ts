@@ -1,6 +1,8 @@
 import { type ColumnChunk, type FileMetaData, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet'
 import type { DataFile } from '../manifest/index.js'
-import { type CollectionSchema, type StoredRow, fromParquetRecord } from '../schema/index.js'
+import {
+  type CollectionSchema, type StoredRow, fromParquetRecord, layoutOf, promotedColumnsFor,
+} from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import { openParquet } from './r2_buffer.js'
 
@@ -47,6 +49,10 @@ export async function* readFileRowGroups(
   // the missing fields come back null (or [] for arrays), as for a row that never set them.
   const present = new Set(parquetSchema(metadata).children.map(c => c.element.name))
   const columns = (options.columns ? [...options.columns] : schema.fields.map(f => f.name)).filter(c => present.has(c))
+  // Layout 2 keeps a promoted value only in its column: read it too, to put it back in its variant.
+  const layout = layoutOf(metadata.key_value_metadata, fileRef.key)
+  const promoted = promotedColumnsFor(schema, columns, layout).filter(c => present.has(c))
+  const read = promoted.length ? [...columns, ...promoted] : columns
   let start = 0
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows)
@@ -59,9 +65,9 @@ export async function* readFileRowGroups(
     // A ranged buffer caches every slice it fetched: a fresh one per group lets each group's
     // bytes go once it is decoded, instead of the whole file piling up over a merge or a scan.
     const file = buffer instanceof ArrayBuffer ? buffer : await openParquet(bucket, fileRef.key, fileRef.bytes)
-    const read = { file, metadata, rowStart: start, rowEnd: end, columns }
-    const records = await parquetReadObjects({ ...read, ...(compressors ? { compressors } : {}) })
-    const rows = records.map(r => fromParquetRecord(schema, r, columns))
+    const range = { file, metadata, rowStart: start, rowEnd: end, columns: read }
+    const records = await parquetReadObjects({ ...range, ...(compressors ? { compressors } : {}) })
+    const rows = records.map(r => fromParquetRecord(schema, r, columns, layout))
     yield options.decode ? options.decode(rows, metadata.key_value_metadata, fileRef.key) : rows
     start = end
   }

@@ -4,4 +4,7 @@ export {
 } from './collection_schema.js'
 export { normalizeRow, promotedValue, recheckStoredRow, toPublicRow, type StoredRow } from './row_codec.js'
 export { getPath } from './path.js'
-export { fromParquetRecord, parquetColumns, statColumns, toParquetRecord } from './parquet_layout.js'
+export {
+  LAYOUT_KEY, PARQUET_LAYOUT, PARQUET_LAYOUTS_READ, ParquetLayoutError, fromParquetRecord, layoutOf, parquetColumns,
+  promotedColumnsFor, statColumns, toParquetRecord, ColumnBuilder,
+} from './parquet_layout.js'

@@ -451,12 +451,18 @@ describe('compaction', () => {
     await ingest(db, 300, 100)
     await db.compact()
     const expected = canonical(await db.TailEvents.find())
+    const hour10 = 'dt=2024-01-15/hour=10'
+    const before = (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files
     const r = await db.recompact({ from: new Date('2024-01-15T10:00:00Z'), to: new Date('2024-01-15T11:00:00Z') })
-    expect(r.partitions.TailEvents).toEqual(['dt=2024-01-15/hour=10'])
+    expect(r.partitions.TailEvents).toEqual([hour10])
     expect(r.remaining).toBe(0)
     expect(r.pass.partitionsRecompacted).toBe(1)
     const files = (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files
-    expect(files.filter(f => f.level === 1).map(f => f.partition)).toEqual(['dt=2024-01-15/hour=10'])
+    // Hour 10 is rewritten into new L1 files; every other file is left as it was.
+    const rewritten = files.filter(f => !before.some(b => b.key === f.key))
+    expect(rewritten.length).toBeGreaterThan(0)
+    expect(rewritten.every(f => f.partition === hour10 && f.level === 1)).toBe(true)
+    expect(files.filter(f => f.partition !== hour10)).toEqual(before.filter(f => f.partition !== hour10))
     expect(canonical(await db.TailEvents.find())).toEqual(expected)
     await expect(db.recompact({ from: 5, to: 1 })).rejects.toThrow(/need from < to/)
     await expect(db.recompact({ collections: ['Nope'] })).rejects.toThrow(/unknown collection or view "Nope"/)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
-  fitsPartitionBudget, MAX_MERGE_INPUTS, type MergePolicy, pickExpired, pickIngestSegments, pickMerge, pickViewRebuild,
+  fitsPartitionBudget, MAX_MERGE_INPUTS, type MergePolicy, pickExpired, pickIngestSegments, pickMerge, pickMergeBatch,
+  pickViewRebuild,
 } from '../../src/compactor/pickers.js'
 import { type DataFile, type Manifest, emptyManifest } from '../../src/manifest/index.js'
 import { partitionOf } from '../../src/storage/index.js'
@@ -62,6 +63,23 @@ describe('pickMerge', () => {
     expect(pickMerge(store({ E: rows }), 'E', POLICY, quiet)?.files).toEqual(rows.slice(0, 2))
     const many = Array.from({ length: 40 }, () => file(P9, { rows: 1 }))
     expect(pickMerge(store({ E: many }), 'E', POLICY, quiet)?.files.length).toBe(MAX_MERGE_INPUTS)
+  })
+
+  it('one step merges several quiet hours while their inputs fit MAX_MERGE_INPUTS files and maxMergeRows rows', () => {
+    const hours = Array.from({ length: 12 }, (_, h) => partitionOf(T + h * HOUR))
+    const files = hours.flatMap(p => [file(p), file(p)])
+    const later = T + 14 * HOUR
+    const batch = pickMergeBatch(store({ E: files }), 'E', POLICY, later)
+    expect(batch.map(p => p.partition)).toEqual(hours.slice(0, MAX_MERGE_INPUTS / 2))
+    expect(batch[0]).toEqual(pickMerge(store({ E: files }), 'E', POLICY, later))
+    // Rows bound the step too: 400 + 400 rows per hour, 1,000 a step, so one hour at a time.
+    const heavy = hours.slice(0, 3).flatMap(p => [file(p, { rows: 400 }), file(p, { rows: 400 })])
+    expect(pickMergeBatch(store({ E: heavy }), 'E', POLICY, later).map(p => p.partition)).toEqual([hours[0]])
+    // A queued recompact is a step of its own.
+    const m = store({ E: files })
+    m.recompact = [{ collection: 'E', partitions: [hours[5]!], requestedAt: T }]
+    expect(pickMergeBatch(m, 'E', POLICY, later)).toEqual([pickMerge(m, 'E', POLICY, later)])
+    expect(pickMergeBatch(store({ E: [] }), 'E', POLICY, later)).toEqual([])
   })
 
   it('a queued recompact comes first, rewrites even one file, skips what it wrote, and says when it is done', () => {
