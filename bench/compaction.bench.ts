@@ -11,18 +11,14 @@ import { FsBucket } from '../src/storage/fs_bucket.js'
 import { type Bucket, CountingBucket, MemoryBucket } from '../src/storage/index.js'
 import { TailEvents } from '../src/tail/index.js'
 import { makeEvents } from '../test/helpers/events.js'
+import { EVENTS, BATCH, HOUR, T0, NOW } from './scenario.js'
 
 // Compaction throughput and file size, side by side with DuckDB in the same run (issue 12).
 // Both sides start from the same NDJSON (the WAL segments) and end with Parquet files per hour,
 // Snappy, rows sorted by time: JSON parsing is in both. DuckDB runs on one thread. Each figure is
 // the min and median of RUNS warm runs (after one warm-up).
 const run = promisify(execFile)
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
-const BATCH = 50
-const HOUR = 3_600_000
-const T0 = Date.parse('2024-01-15T00:00:00Z')
-const NOW = T0 + 25 * HOUR
 const results: Record<string, unknown> = { events: EVENTS, runs: RUNS, node: process.version, date: new Date().toISOString() }
 
 const stats = (xs: number[]) => {

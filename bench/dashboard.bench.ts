@@ -8,16 +8,13 @@ import { FsBucket } from '../src/storage/fs_bucket.js'
 import { LatencyBucket, WORKER_CONNECTIONS } from '../src/storage/index.js'
 import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from '../src/tail/index.js'
 import { makeEvents } from '../test/helpers/events.js'
+import { EVENTS, HOUR, T0, NOW } from './scenario.js'
 
 /**
  * The dashboard's panels on a day of events (BENCH_EVENTS, 30,000 by default, compacted), each the
  * admin API's answer through db.fetchAdmin, beside DuckDB (1 thread) answering the Overview's
  * question from the same files. Min and median of 3 warm runs; results in bench/results/dashboard.json.
  */
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000)
-const HOUR = 3_600_000
-const T0 = Date.parse('2024-01-15T00:00:00Z')
-const NOW = T0 + 25 * HOUR
 const TOKEN = 'bench'
 const schema = { TailEvents, WorkerLogs, WorkerErrors, WorkerRequests }
 const results: Record<string, unknown> = { events: EVENTS, node: process.version, date: new Date().toISOString() }

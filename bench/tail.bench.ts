@@ -11,13 +11,9 @@ import { FsBucket } from '../src/storage/fs_bucket.js'
 import { CountingBucket, LatencyBucket, MemoryBucket, WORKER_CONNECTIONS, type Bucket } from '../src/storage/index.js'
 import { TailEvents, WorkerErrors, WorkerLogs, WorkerRequests } from '../src/tail/index.js'
 import { makeEvents } from '../test/helpers/events.js'
+import { EVENTS, BATCH, HOUR, T0, NOW } from './scenario.js'
 
 const run = promisify(execFile)
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000)
-const BATCH = 50
-const HOUR = 3_600_000
-const T0 = Date.parse('2024-01-15T00:00:00Z')
-const NOW = T0 + 25 * HOUR
 const results: Record<string, unknown> = { events: EVENTS, batch: BATCH, node: process.version, date: new Date().toISOString() }
 
 async function timeIt<T>(fn: () => Promise<T>, reps = 3): Promise<{ ms: number; value: T }> {
