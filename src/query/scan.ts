@@ -267,7 +267,7 @@ function recheckRows(decoded: ReturnType<typeof decodeSegment>, schema: Collecti
 }
 
 /** A buffered batch's rows, read as the segment its flush writes will be (invariant read-your-writes). */
-function recheckLines(lines: string, schema: CollectionSchema, stats: ScanStats): StoredRow[] {
+export function recheckLines(lines: string, schema: CollectionSchema, stats: ScanStats): StoredRow[] {
   return recheckRows(decodeSegment(lines), schema, stats)
 }
 

@@ -72,6 +72,17 @@ describe('group-commit buffer in workerd (real Durable Objects, local R2)', () =
     expect(explain.bufferedBatchesRead).toBe(1)
   })
 
+  it('SQL reads the buffers too: an aggregate on the columnar path, a listing on the row path', async () => {
+    const db = open('buf-sql')
+    await db.TailEvents.bulkCreate(makeEvents(6, { start: T0, spanMs: HOUR }))
+    const aggregate = await db.sql.explain`SELECT COUNT(*) AS n, COUNT(DISTINCT scriptName) AS s FROM TailEvents`
+    expect(aggregate.scans.map(s => s.path)).toEqual(['columnar'])
+    expect(aggregate.scans[0]!.stats.bufferedBatchesRead).toBe(1)
+    expect(Number(aggregate.rows[0]!.n)).toBe(6)
+    const listing = await db.sql`SELECT scriptName FROM TailEvents ORDER BY eventTimestamp`
+    expect(listing).toHaveLength(6)
+  })
+
   it('a retried batch is stored once: in the buffer, after its flush, and after compaction', async () => {
     const db = open('buf-retry')
     const batch = makeEvents(4, { start: T0, spanMs: HOUR, seed: 7 })

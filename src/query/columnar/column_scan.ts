@@ -7,7 +7,7 @@ import { FOOTER_GUESS, chunkStats, compressorsFor } from '../parquet_reader.js'
 import { type Source, inOrder } from '../prefetch.js'
 import type { Pruner } from '../pruning.js'
 import { openParquet } from '../r2_buffer.js'
-import { READ_AHEAD_BYTES, type ScanStats, type WalSource, planScan, walRows } from '../scan.js'
+import { READ_AHEAD_BYTES, type ScanStats, type WalSource, planScan, recheckLines, walRows } from '../scan.js'
 import type { TableColumn } from './table_columns.js'
 
 /** Rows of one Parquet row group or one WAL segment, as one array per requested column (same order). */
@@ -80,6 +80,15 @@ export async function* scanColumns(
       weight: seg.size, open: () => walRows(tail, seg, walSchema, stats),
     }))
     for await (const rows of inOrder(segmentSources, readAhead)) {
+      const batch = rowsToBatch(transform ? transform(rows) : rows, options.columns)
+      stats.rowsRead += batch.length
+      yield batch
+    }
+    // Acknowledged but not yet flushed (group commit): read as the segment their flush will write,
+    // as the row path does (invariant read-your-writes).
+    for (const buffered of plan.buffered) {
+      stats.bufferedBatchesRead++
+      const rows = recheckLines(buffered.lines, walSchema, stats)
       const batch = rowsToBatch(transform ? transform(rows) : rows, options.columns)
       stats.rowsRead += batch.length
       yield batch

@@ -55,6 +55,7 @@ export async function tryColumnar(
     rowGroup: stats => planRowGroup(query, stats),
     ...(ctx.snapshot ? { manifest: ctx.snapshot() } : {}),
     ...(target.wal !== undefined ? { wal: target.wal } : {}),
+    ...(ctx.buffers ? { buffers: ctx.buffers } : {}),
   }, stats)
   const rows = await aggregateBatches(query, batches, budget, stats)
   stats.rowsReturned = rows.length
