@@ -1,7 +1,8 @@
 import {
   type AppendResult, type BufferRead, type BufferSource, type BufferedBatch, type EncodedRow, MAX_SEGMENT_BYTES,
-  type WalWriter, WalWriteError, batchId, planSegments,
+  MAX_SEGMENT_PARTITIONS, type WalWriter, WalWriteError, batchId, planSegments,
 } from '../wal/index.js'
+import { PARTITION_MS } from '../storage/index.js'
 import {
   type BufferOptions, DEFAULT_BUFFER, type DurableObjectNamespaceLike, MAX_BUFFERED_BATCH_BYTES, RETAIN_MS,
   type ShardConfig,
@@ -70,7 +71,12 @@ export class BufferedWal implements WalWriter, BufferSource {
   async append(collection: string, rows: readonly EncodedRow[], batchKey: string): Promise<AppendResult> {
     if (rows.length === 0) throw new WalWriteError('append() needs at least one row')
     const plans = planSegments(rows)
-    if (plans.length !== 1 || plans[0]!.bytes > MAX_BUFFERED_BATCH_BYTES) {
+    // A shard tracks a table's hours by its batches' time spans: a span over a segment's hours
+    // (a batch of 1970 and 9999, say) is written as the planner splits it, straight to the WAL.
+    const span = (p: { minTime: number; maxTime: number }) =>
+      Math.floor(p.maxTime / PARTITION_MS) - Math.floor(p.minTime / PARTITION_MS) + 1
+    const plan0 = plans[0]!
+    if (plans.length !== 1 || plan0.bytes > MAX_BUFFERED_BATCH_BYTES || span(plan0) > MAX_SEGMENT_PARTITIONS) {
       return this.direct.append(collection, rows, batchKey)
     }
     const plan = plans[0]!
@@ -83,7 +89,7 @@ export class BufferedWal implements WalWriter, BufferSource {
     try {
       await this.call(shard, PATHS.append, request)
     } catch (e) {
-      const err = new WalWriteError(`${collection}: buffer shard ${shard} did not store the batch ` +
+      const err = new WalWriteError(`${collection}: buffer shard ${shard} may not have stored the batch ` +
         `(${(e as Error)?.message ?? e}); retry with { idempotencyKey: ${JSON.stringify(batchKey)} } ` +
         'to store it exactly once', { cause: e })
       err.idempotencyKey = batchKey

@@ -1,5 +1,5 @@
-import { type Bucket, isBucket, segmentKey } from '../storage/index.js'
-import { batchId, createObject, segmentId } from '../wal/index.js'
+import { type Bucket, PARTITION_MS, isBucket, segmentKey } from '../storage/index.js'
+import { MAX_SEGMENT_PARTITIONS, createObject, randomBatchKey, segmentId } from '../wal/index.js'
 import { REMEMBER_KEYS_MS, RETAIN_MS, SKEW_MS, type ShardConfig } from './options.js'
 import {
   type AppendRequest, type AppendResponse, type FlushResponse, PATHS, type ReadRequest, type ReadResponse,
@@ -34,7 +34,7 @@ const RETRY_MS = [1_000, 5_000, 15_000, 60_000]
  * with the segment its flush writes, so a read counts every row once (wal/buffered.ts).
  */
 export class ParqueDBBuffer {
-  private readonly store: ShardStore
+  private store: ShardStore
   private config: ShardConfig | null
   private configText: string | null
   private alarmAt: number | null = null
@@ -106,19 +106,27 @@ export class ParqueDBBuffer {
     const now = Date.now()
     const { config: _config, ...fields } = req
     const batch = { ...fields, at: now }
-    // A table is one future segment; the segment id of a new one is fixed as it is created. Hashing
-    // it may let another append in: if that one opened a table meanwhile, look again.
-    for (;;) {
-      const seq = this.store.peekSeq()
-      const fits = this.store.fits(batch, req.config.maxBytes)
-      const segment = fits ? null : await segmentOf(req.config.shard, seq)
-      if (!fits && (this.store.peekSeq() !== seq || this.store.fits(batch, req.config.maxBytes))) continue
-      if (this.store.has(req.key)) return { duplicate: true } // the same batch, let in while hashing
+    const hours = Math.floor(req.maxTime / PARTITION_MS) - Math.floor(req.minTime / PARTITION_MS) + 1
+    if (!(hours <= MAX_SEGMENT_PARTITIONS)) {
+      throw new Error(`a buffered batch spans ${hours} hours, over the ${MAX_SEGMENT_PARTITIONS} of one segment; ` +
+        'the client writes such a batch straight to the WAL')
+    }
+    const fits = this.store.fits(batch, req.config.maxBytes)
+    try {
       this.ctx.storage.transactionSync(() => {
-        if (!fits) this.store.openTable(req.collection, () => segment!)
+        // A table is one future segment. Its id is random, fixed as the table is created: unique
+        // whatever other shards, namespaces or a reset storage write to the same bucket, where a
+        // repeated id would be taken for a retry and dropped (invariant exactly-once).
+        if (!fits) this.store.openTable(req.collection, () => segmentId(randomBatchKey(), 0))
         this.store.append(batch)
       })
-      break
+    } catch (e) {
+      // SQLite rolled the batch back; the store's in-memory view may not have. Rebuild it from
+      // what is stored, so a retry of this batch is stored, not taken for a duplicate (durable-on-ack).
+      const rowsWritten = this.store.rowsWritten
+      this.store = new ShardStore(this.ctx.storage.sql)
+      this.store.rowsWritten += rowsWritten
+      throw e
     }
     const due = this.store.unrecorded().map(t => (t.current ? this.dueAt(req.config, t) : now))
     await this.arm(Math.min(...due))
@@ -252,15 +260,7 @@ export class ParqueDBBuffer {
   }
 }
 
-/** The key a flush's segment id derives from: unique per shard and sequence number, never reused. */
-export function flushBatchKey(shard: string, seq: number): string {
-  return `parquedb-buffer:${shard}:${seq}`
-}
 
-/** The segment id of a shard's table `seq`: the id readers match buffered batches against. */
-async function segmentOf(shard: string, seq: number): Promise<string> {
-  return segmentId(await batchId(flushBatchKey(shard, seq)), 0)
-}
 
 function json(body: unknown): Response {
   return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } })

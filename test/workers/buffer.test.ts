@@ -83,6 +83,37 @@ describe('group-commit buffer in workerd (real Durable Objects, local R2)', () =
     expect(listing).toHaveLength(6)
   })
 
+  it('a shard whose storage was reset never repeats a segment id, so nothing it flushes is dropped', async () => {
+    const db = open('buf-reset', { shards: 1 })
+    const first = makeEvents(4, { start: T0, spanMs: HOUR, seed: 7 })
+    await db.TailEvents.bulkCreate(first)
+    await db.flush()
+    await db.compact()
+    // A new namespace on the same bucket, or a deleted and re-created class: the shard starts empty.
+    await runInDurableObject(shard('buf-reset', 0), async (_o, state) => { await state.storage.deleteAll() })
+    await restart(shard('buf-reset', 0))
+    const second = makeEvents(3, { start: T0 + HOUR, spanMs: HOUR, seed: 8 })
+    await db.TailEvents.bulkCreate(second)
+    await db.flush()
+    const pass = await db.compact()
+    expect(pass.rowsCompacted).toBe(3)
+    expect(canonical(await db.TailEvents.find())).toEqual(canonical([...first, ...second]))
+  })
+
+  it('a batch spanning more hours than a segment (1970 and 9999) goes to the WAL; the shard keeps working', async () => {
+    const db = open('buf-span', { shards: 1 })
+    const [a, b, c] = makeEvents(3, { start: T0, spanMs: HOUR, seed: 9 })
+    const far = [{ ...a!, eventTimestamp: new Date(0) }, { ...b!, eventTimestamp: new Date('9999-12-31T00:00:00Z') }]
+    const r = await db.TailEvents.bulkCreate(far)
+    expect(r.written).toBe(2)
+    expect(r.segments).toHaveLength(1) // straight to the WAL: a segment, not a shard
+    expect(r.shard).toBeUndefined()
+    await db.TailEvents.bulkCreate([c!])
+    expect((await db.TailEvents.find()).length).toBe(3)
+    expect(await db.flush()).toBe(1)
+    expect((await db.TailEvents.find()).length).toBe(3)
+  })
+
   it('a retried batch is stored once: in the buffer, after its flush, and after compaction', async () => {
     const db = open('buf-retry')
     const batch = makeEvents(4, { start: T0, spanMs: HOUR, seed: 7 })
