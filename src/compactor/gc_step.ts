@@ -1,5 +1,5 @@
 import { type LoadedManifest, heldBySnapshot, referencedKeys } from '../manifest/index.js'
-import { createdAtOfKey, dataPrefix, isOwnKey, mapLimit } from '../storage/index.js'
+import { createdAtOfKey, dataPrefix, isOwnKey, mapLimit, tableMetadataPrefix } from '../storage/index.js'
 import type { StepOutcome } from './commit_step.js'
 import { deleteKeys } from './concurrency.js'
 import type { PassContext } from './pass_context.js'
@@ -19,8 +19,12 @@ export async function collectGarbage(ctx: PassContext, loaded: LoadedManifest): 
   const now = ctx.now()
   const grace = ctx.options.graceMs
   const m = loaded.manifest
-  // A file a retained Iceberg snapshot still lists stays until that snapshot expires (safe-gc).
-  const held = (g: (typeof m.garbage)[number]) => heldBySnapshot(m, g, t => dataPrefix(ctx.prefix, t))
+  // A file a retained Iceberg snapshot still lists stays until that snapshot expires (safe-gc). The
+  // tables' own metadata (retired JSON, expired snapshots' Avro) is listed by no snapshot: the grace
+  // period alone covers its readers, else an idle table would hold it forever.
+  const tableMetadata = Object.keys(m.tables ?? {}).map(t => tableMetadataPrefix(ctx.prefix, t))
+  const held = (g: (typeof m.garbage)[number]) =>
+    !tableMetadata.some(p => g.key.startsWith(p)) && heldBySnapshot(m, g, t => dataPrefix(ctx.prefix, t))
   const dueGarbage = m.garbage.filter(g => g.since + grace <= now && !held(g)).map(g => g.key)
   const dueSegments = Object.values(m.collections)
     .flatMap(c => c.consumed.filter(s => !s.quarantined && s.at + grace <= now).map(s => s.key))

@@ -79,8 +79,10 @@ async function publishTable(
   const expired = snapshots.filter((s, i) => i < snapshots.length - 1 && snapshots[i + 1]!.at + grace <= now)
   const log = prior?.metadataLog ?? []
   const supersededAt = (i: number) => (i + 1 < log.length ? log[i + 1]!.at : prior!.updatedAt)
+  // Old log entries are trimmed only when publishing for another reason: trimming alone would add an
+  // entry of its own, so an idle table would republish every pass and never settle (bounded-work).
+  if (prior && !snapshotChanged && !schemaChanged && !expired.length) return null
   const oldLog = log.filter((_, i) => supersededAt(i) + grace <= now)
-  if (prior && !snapshotChanged && !schemaChanged && !expired.length && !oldLog.length) return null
 
   const schemaId = schemaChanged
     ? Math.max(-1, ...(prior?.schemas ?? []).map(s => Number(s['schema-id']))) + 1

@@ -292,6 +292,43 @@ describe('Iceberg tables', () => {
     await expectTablesEqualFind(inner, s, 'after the snapshot expired')
   })
 
+  it('an idle store settles: no further publishes, and the retired metadata objects are collected', async () => {
+    const bucket = new MemoryBucket()
+    const s = store(bucket)
+    await ingest(s.db, 60, 11)
+    s.clock.now += 4 * HOUR
+    await s.db.compact()
+    await ingest(s.db, 40, 12)
+    s.clock.now += MIN
+    await s.db.compact({ maxL0Files: 2 }) // a second snapshot, so one expires and metadata retires
+    const metadataKeys = async () => (await Promise.all(TABLES.map(t => bucket.list({ prefix: `data/${t}/metadata/` }))))
+      .flatMap(l => l.objects.map(o => o.key))
+    const retired = await metadataKeys()
+    const state = async () => {
+      const m = (await loadManifest(bucket, '', 0)).manifest
+      return { manifest: m.version, tables: TABLES.map(t => m.tables![t]!.version), garbage: m.garbage.length }
+    }
+    // Past the grace period a few times: the expiring snapshots go, then their objects.
+    for (let i = 0; i < 3; i++) {
+      s.clock.now += 11 * MIN
+      await s.db.compact()
+    }
+    const settled = await state()
+    for (let i = 0; i < 10; i++) {
+      s.clock.now += 11 * MIN
+      const pass = await s.db.compact()
+      expect(pass.tablesPublished, `idle pass ${i}`).toBe(0)
+      expect(await state(), `idle pass ${i}`).toEqual(settled)
+    }
+    expect(settled.garbage, 'garbage left on an idle store').toBe(0)
+    const now = await metadataKeys()
+    const collected = retired.filter(k => !now.includes(k) && !k.endsWith('version-hint.text'))
+    expect(collected.some(k => k.endsWith('.metadata.json')), 'a retired metadata JSON is deleted').toBe(true)
+    expect(collected.some(k => k.endsWith('.avro')), 'an expired snapshot\'s Avro files are deleted').toBe(true)
+    await expectNothingLeaked(bucket)
+    await expectTablesEqualFind(bucket, s, 'idle')
+  })
+
   it('db.publishTables() publishes on demand; a bad location is refused with the reason', async () => {
     const bucket = new MemoryBucket()
     const s = store(bucket)
