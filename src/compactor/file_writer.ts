@@ -3,7 +3,8 @@ import { ByteWriter, type ColumnSource, ParquetWriter, schemaFromColumnData } fr
 import { compareSame, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
 import {
-  type CollectionSchema, ColumnBuilder, LAYOUT_KEY, PARQUET_LAYOUT, type StoredRow, parquetColumns, statColumns,
+  type CollectionSchema, ColumnBuilder, LAYOUT_KEY, PARQUET_LAYOUT, type StoredRow, parquetColumns, promotedMetadata,
+  statColumns,
 } from '../schema/index.js'
 import { type Bucket, dataFileKey, mapLimit } from '../storage/index.js'
 import { FILES_IN_MEMORY } from './concurrency.js'
@@ -67,6 +68,8 @@ export async function writeDataFile(
         { key: 'parquedb.collection', value: schema.name },
         { key: 'parquedb.partition', value: target.partition },
         { key: LAYOUT_KEY, value: String(PARQUET_LAYOUT) },
+        // Which paths this file took out of their VARIANT: reads put them back from this, not the schema.
+        promotedMetadata(schema),
         ...(target.metadata ?? []),
       ],
       createdBy: 'parquedb',

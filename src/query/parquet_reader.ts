@@ -1,7 +1,7 @@
 import { type ColumnChunk, type FileMetaData, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet'
 import type { DataFile } from '../manifest/index.js'
 import {
-  type CollectionSchema, type StoredRow, fromParquetRecord, layoutOf, promotedColumnsFor,
+  type CollectionSchema, type StoredRow, fromParquetRecord, layoutOf, promotedColumnsFor, promotedOf,
 } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import { openParquet } from './r2_buffer.js'
@@ -49,9 +49,11 @@ export async function* readFileRowGroups(
   // the missing fields come back null (or [] for arrays), as for a row that never set them.
   const present = new Set(parquetSchema(metadata).children.map(c => c.element.name))
   const columns = (options.columns ? [...options.columns] : schema.fields.map(f => f.name)).filter(c => present.has(c))
-  // Layout 2 keeps a promoted value only in its column: read it too, to put it back in its variant.
-  const layout = layoutOf(metadata.key_value_metadata, fileRef.key)
-  const promoted = promotedColumnsFor(schema, columns, layout).filter(c => present.has(c))
+  // Layout 2 keeps a promoted value only in its column: read it too, to put it back in its variant,
+  // by the file's own record of what it promoted (the schema's may have changed since).
+  const kv = metadata.key_value_metadata
+  const filePromoted = promotedOf(kv, schema, layoutOf(kv, fileRef.key), fileRef.key)
+  const promoted = promotedColumnsFor(filePromoted, columns).filter(c => present.has(c) && !columns.includes(c))
   const read = promoted.length ? [...columns, ...promoted] : columns
   let start = 0
   for (const group of metadata.row_groups) {
@@ -67,7 +69,7 @@ export async function* readFileRowGroups(
     const file = buffer instanceof ArrayBuffer ? buffer : await openParquet(bucket, fileRef.key, fileRef.bytes)
     const range = { file, metadata, rowStart: start, rowEnd: end, columns: read }
     const records = await parquetReadObjects({ ...range, ...(compressors ? { compressors } : {}) })
-    const rows = records.map(r => fromParquetRecord(schema, r, columns, layout))
+    const rows = records.map(r => fromParquetRecord(schema, r, columns, filePromoted))
     yield options.decode ? options.decode(rows, metadata.key_value_metadata, fileRef.key) : rows
     start = end
   }

@@ -5,6 +5,7 @@ export {
 export { normalizeRow, promotedValue, recheckStoredRow, toPublicRow, type StoredRow } from './row_codec.js'
 export { getPath } from './path.js'
 export {
-  LAYOUT_KEY, PARQUET_LAYOUT, PARQUET_LAYOUTS_READ, ParquetLayoutError, fromParquetRecord, layoutOf, parquetColumns,
-  promotedColumnsFor, statColumns, toParquetRecord, ColumnBuilder,
+  LAYOUT_KEY, PARQUET_LAYOUT, PARQUET_LAYOUTS_READ, PROMOTED_KEY, ParquetLayoutError, fromParquetRecord, layoutOf,
+  parquetColumns, promotedColumnsFor, promotedMetadata, promotedOf, statColumns, toParquetRecord, ColumnBuilder,
+  type FilePromotion,
 } from './parquet_layout.js'

@@ -74,6 +74,49 @@ export class ParquetLayoutError extends Error {
   override name = 'ParquetLayoutError'
 }
 
+/**
+ * Layout 2 files record the paths they promoted under PROMOTED_KEY, as JSON [{ name, path, type }]:
+ * a read puts each value back where the file took it from, whatever the schema promotes now (a
+ * promotion removed, renamed or re-pointed since the file was written).
+ */
+export const PROMOTED_KEY = 'parquedb.promoted'
+
+/** A promotion as a file recorded it. */
+export type FilePromotion = Pick<PromotedColumn, 'name' | 'path' | 'type'>
+
+/** The key/value entry recording the promotions a file of this schema is written with. */
+export function promotedMetadata(schema: CollectionSchema): { key: string; value: string } {
+  const list = schema.promoted.map(p => ({ name: p.name, path: p.path, type: p.type }))
+  return { key: PROMOTED_KEY, value: JSON.stringify(list) }
+}
+
+/**
+ * The promotions a file's values were taken out of their VARIANT for: none in layout 1 (values
+ * stay in the VARIANT), the file's own PROMOTED_KEY in layout 2, or, for a layout 2 file written
+ * before the entry existed, the current schema's (the best guess left).
+ */
+export function promotedOf(
+  kv: readonly { key: string; value?: string }[] | undefined, schema: CollectionSchema, layout: number, file: string,
+): readonly FilePromotion[] {
+  if (layout < 2) return []
+  const entry = kv?.find(e => e.key === PROMOTED_KEY)
+  if (!entry) return schema.promoted
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(entry.value ?? '')
+  } catch {
+    parsed = undefined
+  }
+  const valid = Array.isArray(parsed) && parsed.every(p => p && typeof p.name === 'string' &&
+    Array.isArray(p.path) && p.path.length > 0 && p.path.every((k: unknown) => typeof k === 'string') &&
+    ['string', 'int', 'double'].includes(p.type))
+  if (!valid) {
+    throw new ParquetLayoutError(`${file}: key/value metadata ${PROMOTED_KEY} is not a JSON list of ` +
+      `{ name, path, type }: ${JSON.stringify(entry.value)}; the file is damaged or not parquedb's`)
+  }
+  return parsed as FilePromotion[]
+}
+
 /** A file's layout from its key/value metadata: 1 without the entry (written before layouts had versions). */
 export function layoutOf(kv: readonly { key: string; value?: string }[] | undefined, file: string): number {
   const entry = kv?.find(e => e.key === LAYOUT_KEY)
@@ -184,13 +227,14 @@ export function toParquetRecord(schema: CollectionSchema, row: StoredRow): Recor
 }
 
 /**
- * A record read back from Parquet → StoredRow (ms timestamps, plain numbers, promoted columns
- * put back in their place inside the VARIANT for layout 2, then dropped). With `columns`, only
- * those fields are filled: a partial row. The record's values are the reader's own fresh objects,
- * so they are converted in place.
+ * A record read back from Parquet → StoredRow (ms timestamps, plain numbers, the file's `promoted`
+ * columns (promotedOf) put back in their place inside the VARIANT, then dropped). With `columns`,
+ * only those fields are filled: a partial row. The record's values are the reader's own fresh
+ * objects, so they are converted in place.
  */
 export function fromParquetRecord(
-  schema: CollectionSchema, rec: Record<string, unknown>, columns?: readonly string[], layout = 1,
+  schema: CollectionSchema, rec: Record<string, unknown>, columns?: readonly string[],
+  promoted: readonly FilePromotion[] = [],
 ): StoredRow {
   const row: StoredRow = {}
   for (const f of schema.fields) {
@@ -201,20 +245,17 @@ export function fromParquetRecord(
     else if (f.type === 'timestamp') row[f.name] = v instanceof Date ? v.getTime() : Number(v)
     else row[f.name] = plainInPlace(v)
   }
-  if (layout >= 2) {
-    for (const p of schema.promoted) {
-      const v = rec[p.name]
-      if (v === null || v === undefined || !(p.path[0]! in row)) continue
-      restore(row, p.path, typeof v === 'bigint' ? Number(v) : v)
-    }
+  for (const p of promoted) {
+    const v = rec[p.name]
+    if (v === null || v === undefined || !(p.path[0]! in row)) continue
+    restore(row, p.path, typeof v === 'bigint' ? Number(v) : v)
   }
   return row
 }
 
-/** The promoted columns a read of `fields` needs from a file of `layout`, to put their values back. */
-export function promotedColumnsFor(schema: CollectionSchema, fields: readonly string[], layout: number): string[] {
-  if (layout < 2) return []
-  return schema.promoted.filter(p => fields.includes(p.path[0]!)).map(p => p.name)
+/** The columns of a file's `promoted` (promotedOf) a read of `fields` needs, to put their values back. */
+export function promotedColumnsFor(promoted: readonly FilePromotion[], fields: readonly string[]): string[] {
+  return promoted.filter(p => fields.includes(p.path[0]!)).map(p => p.name)
 }
 
 /** Puts a promoted value back at its path; the writer left null there, so every container exists. */

@@ -1,6 +1,11 @@
-import { type ColumnChunk, type ParquetReadOptions, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet'
+import {
+  type ColumnChunk, type ParquetReadOptions, parquetMetadataAsync, parquetRead, parquetReadObjects, parquetSchema,
+} from 'hyparquet'
 import type { DataFile, Manifest } from '../../manifest/index.js'
-import { type CollectionSchema, type StoredRow, promotedValue } from '../../schema/index.js'
+import {
+  type CollectionSchema, type FilePromotion, type PromotedColumn, type StoredRow, fromParquetRecord, layoutOf,
+  promotedColumnsFor, promotedOf, promotedValue,
+} from '../../schema/index.js'
 import { type Bucket, CountingBucket } from '../../storage/index.js'
 import { R2WalTail, isReadableSegment } from '../../wal/index.js'
 import { FOOTER_GUESS, chunkStats, compressorsFor } from '../parquet_reader.js'
@@ -65,7 +70,7 @@ export async function* scanColumns(
       weight: Math.min(file.bytes * 8, 2 << 20),
       open: () => {
         stats.filesRead++
-        return fileBatches(bucket, file, options, stats)
+        return fileBatches(bucket, schema, file, options, stats)
       },
     }))
     for await (const batch of inOrder(fileSources, readAhead)) {
@@ -107,31 +112,51 @@ const PARSERS: ParquetReadOptions['parsers'] = {
 
 /** One batch per row group that its statistics do not rule out, holding only that group's columns. */
 async function* fileBatches(
-  bucket: Bucket, fileRef: Pick<DataFile, 'key' | 'bytes'>, options: ColumnScanOptions, stats: ScanStats,
+  bucket: Bucket, schema: CollectionSchema, fileRef: Pick<DataFile, 'key' | 'bytes'>, options: ColumnScanOptions,
+  stats: ScanStats,
 ): AsyncGenerator<ColumnBatch> {
   const { columns, pruner } = options
   const buffer = await openParquet(bucket, fileRef.key, fileRef.bytes)
   const metadata = await parquetMetadataAsync(buffer, { initialFetchSize: FOOTER_GUESS })
   const compressors = await compressorsFor(metadata)
   // A file written before a column existed lacks it: its cells are null, as the row path reads them.
-  const present = new Set(parquetSchema(metadata).children.map(c => c.element.name))
+  const elements = new Map(parquetSchema(metadata).children.map(c => [c.element.name, c.element.type]))
+  const present = new Set(elements.keys())
+  const kv = metadata.key_value_metadata
+  const layout = layoutOf(kv, fileRef.key)
+  const filePromoted = promotedOf(kv, schema, layout, fileRef.key)
+  // Promoted columns the file does not hold as the schema promotes them now: computed from the VARIANT.
+  const derived = new Set(columns.filter(c => c.promoted && !holds(c.promoted, filePromoted, layout, elements))
+    .map(c => c.name))
   const keep = pruner.rowGroupFilter(fileRef as DataFile)
   let start = 0
   for (const group of metadata.row_groups) {
     const rows = Number(group.num_rows)
     const end = start + rows
     stats.rowGroupsConsidered++
-    if (!keep(name => chunkStats(group.columns, name))) {
+    // A derived column's statistics (if the file has a column of that name) are not its values'.
+    const none = { min: undefined, max: undefined }
+    if (!keep(name => (derived.has(name) ? none : chunkStats(group.columns, name)))) {
       start = end
       continue
     }
     stats.rowGroupsRead++
-    const plan = options.rowGroup?.(name => groupStats(group.columns, name))
-    const names = columns.filter((c, i) => present.has(c.name) && (!plan || plan.decode[i])).map(c => c.name)
+    const plan = options.rowGroup?.(name => (derived.has(name) ? {} : groupStats(group.columns, name)))
+    const wanted = columns.filter((c, i) => !plan || plan.decode[i])
+    const names = wanted.filter(c => present.has(c.name) && !derived.has(c.name)).map(c => c.name)
     const decoded = new Map<string, unknown[][]>(names.map(n => [n, []]))
+    const derivedCells = new Map<string, unknown[]>()
+    const toDerive = wanted.filter(c => derived.has(c.name)).map(c => c.promoted!)
+    // A fresh ranged buffer per group lets each group's bytes go once decoded (as readFileRowGroups does).
+    const reuse = buffer instanceof ArrayBuffer || (!names.length && !toDerive.length)
+    const file = reuse ? buffer : await openParquet(bucket, fileRef.key, fileRef.bytes)
+    if (toDerive.length) {
+      const range = { file, metadata, rowStart: start, rowEnd: end, ...(compressors ? { compressors } : {}) }
+      for (const [name, values] of await fromVariants(schema, range, toDerive, filePromoted, present)) {
+        derivedCells.set(name, values)
+      }
+    }
     if (names.length) {
-      // A fresh ranged buffer per group lets each group's bytes go once decoded (as readFileRowGroups does).
-      const file = buffer instanceof ArrayBuffer ? buffer : await openParquet(bucket, fileRef.key, fileRef.bytes)
       await parquetRead({
         file, metadata, rowStart: start, rowEnd: end, columns: names, parsers: PARSERS,
         ...(compressors ? { compressors } : {}),
@@ -143,11 +168,45 @@ async function* fileBatches(
     yield {
       length: rows,
       columns: columns.map((c, i) => (plan && !plan.decode[i] ? []
+        : derived.has(c.name) ? derivedCells.get(c.name)!
         : present.has(c.name) ? cells(decoded.get(c.name)!, rows, c) : nulls(rows))),
       ...(plan ? { plan } : {}),
     }
     start = end
   }
+}
+
+const PHYSICAL: Record<FilePromotion['type'], string> = { string: 'BYTE_ARRAY', int: 'INT64', double: 'DOUBLE' }
+
+/**
+ * Whether a file's column named as promoted column `p` holds p's values: its type matches and, in
+ * layout 2, the file recorded the same path (promotedOf). Not when the promotion was added after the
+ * file was written, or re-pointed or retyped since: the row path computes those from the VARIANT.
+ */
+function holds(
+  p: PromotedColumn, filePromoted: readonly FilePromotion[], layout: number,
+  elements: ReadonlyMap<string, string | undefined>,
+): boolean {
+  const mine = layout >= 2 ? filePromoted.find(f => f.name === p.name) : p
+  return mine !== undefined && mine.type === p.type && mine.path.length === p.path.length &&
+    mine.path.every((k, i) => k === p.path[i]) && elements.get(p.name) === PHYSICAL[p.type]
+}
+
+/**
+ * Promoted columns computed for one row group as the row path computes them: the VARIANT roots
+ * read with the file's own promoted values put back (fromParquetRecord), then each path taken.
+ */
+async function fromVariants(
+  schema: CollectionSchema, range: Omit<Parameters<typeof parquetReadObjects>[0], 'columns'>,
+  promoted: readonly PromotedColumn[], filePromoted: readonly FilePromotion[], present: ReadonlySet<string>,
+): Promise<Map<string, unknown[]>> {
+  const roots = [...new Set(promoted.map(p => p.path[0]!))].filter(r => present.has(r))
+  const restore = promotedColumnsFor(filePromoted, roots).filter(c => present.has(c) && !roots.includes(c))
+  const rows = Number(range.rowEnd) - Number(range.rowStart)
+  const records = roots.length ? await parquetReadObjects({ ...range, columns: [...roots, ...restore] }) : []
+  const stored = records.map(r => fromParquetRecord(schema, r, roots, filePromoted))
+  return new Map(promoted.map(p => [p.name, roots.includes(p.path[0]!)
+    ? stored.map(r => promotedValue(r, p.path, p.type)) : nulls(rows)]))
 }
 
 /** A column's decoded pages as one array of plain cells: numbers for INT64, null for missing. */
