@@ -2,15 +2,13 @@ import {
   type AppendResult, type BufferRead, type BufferSource, type BufferedBatch, type EncodedRow, MAX_SEGMENT_BYTES,
   MAX_SEGMENT_PARTITIONS, type WalWriter, WalWriteError, batchId, planSegments,
 } from '../wal/index.js'
-import { PARTITION_MS } from '../storage/index.js'
+import { PARTITION_MS, withRetries } from '../storage/index.js'
 import {
   type BufferOptions, DEFAULT_BUFFER, type DurableObjectNamespaceLike, MAX_BUFFERED_BATCH_BYTES, RETAIN_MS,
   type ShardConfig,
 } from './options.js'
 import { type AppendRequest, type FlushResponse, PATHS, type ReadResponse, type ShardStatus } from './protocol.js'
 
-/** Waits between attempts at a shard request that failed (the object was restarting or overloaded). */
-const BACKOFF_MS = [50, 250, 1000]
 
 export class BufferConfigError extends Error {
   override name = 'BufferConfigError'
@@ -130,21 +128,20 @@ export class BufferedWal implements WalWriter, BufferSource {
   /** One request to a shard, retried on a transient failure (appends are deduplicated by key). */
   private async call<T>(shard: string, path: string, body?: unknown): Promise<T> {
     const ns = await this.namespace()
-    let failed: unknown
-    for (let attempt = 0; attempt <= BACKOFF_MS.length; attempt++) {
-      if (attempt > 0) await new Promise(resolve => setTimeout(resolve, BACKOFF_MS[attempt - 1]))
-      try {
-        const stub = ns.get(ns.idFromName(shard) as never)
-        const init = body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }
-        const res = await stub.fetch(`https://parquedb-buffer${path}`, init)
-        if (res.ok) return await res.json() as T
-        failed = new Error(`${res.status} ${await res.text()}`)
-        if (res.status < 500) break
-      } catch (e) {
-        failed = e
-      }
-    }
-    throw failed
+    return withRetries(async () => {
+      const stub = ns.get(ns.idFromName(shard) as never)
+      const init = body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }
+      const res = await stub.fetch(`https://parquedb-buffer${path}`, init)
+      if (res.ok) return await res.json() as T
+      throw new ShardAnswer(res.status, await res.text())
+    }, e => !(e instanceof ShardAnswer) || e.status >= 500)
+  }
+}
+
+/** A shard's answer other than 2xx: a 4xx does not clear by retrying. */
+class ShardAnswer extends Error {
+  constructor(readonly status: number, text: string) {
+    super(`${status} ${text}`)
   }
 }
 

@@ -15,3 +15,4 @@ export {
 } from './layout.js'
 export { DEFAULT_CONCURRENCY, mapLimit } from './concurrency.js'
 export { utf8Length } from './utf8.js'
+export { BACKOFF_MS, withRetries } from './retry.js'

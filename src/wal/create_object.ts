@@ -1,8 +1,5 @@
-import type { Bucket } from '../storage/index.js'
+import { BACKOFF_MS, type Bucket, withRetries } from '../storage/index.js'
 import { WalWriteError } from './write_error.js'
-
-/** Waits between attempts at a failed PUT; R2's transient errors (500, 503, 429) clear within this. */
-const BACKOFF_MS = [50, 250, 1000]
 
 /**
  * A create-if-absent PUT that survives transient storage errors: a tail batch (or its
@@ -13,16 +10,10 @@ const BACKOFF_MS = [50, 250, 1000]
  * and it is never stored twice (invariants durable-on-ack, exactly-once).
  */
 export async function createObject(bucket: Bucket, key: string, body: string): Promise<void> {
-  let failed: unknown
-  for (let attempt = 0; attempt <= BACKOFF_MS.length; attempt++) {
-    if (attempt > 0) await new Promise(resolve => setTimeout(resolve, BACKOFF_MS[attempt - 1]))
-    try {
-      await bucket.put(key, body, { onlyIf: { etagDoesNotMatch: '*' } })
-      return
-    } catch (e) {
-      failed = e
-    }
+  try {
+    await withRetries(() => bucket.put(key, body, { onlyIf: { etagDoesNotMatch: '*' } }))
+  } catch (failed) {
+    const why = (failed as Error)?.message ?? String(failed)
+    throw new WalWriteError(`could not write ${key} after ${BACKOFF_MS.length + 1} attempts: ${why}`, { cause: failed })
   }
-  const why = (failed as Error)?.message ?? String(failed)
-  throw new WalWriteError(`could not write ${key} after ${BACKOFF_MS.length + 1} attempts: ${why}`, { cause: failed })
 }
