@@ -283,7 +283,8 @@ function mix(seed: number, salt: number): number {
   return (h ^ (h >>> 15)) >>> 0
 }
 
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (mulberry32): the same numbers for the same seed, on every run. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

@@ -1,16 +1,8 @@
+import { mulberry32 as rng } from '../../src/storage/latency_bucket.js'
 import type { TailEventInput } from '../../src/tail/index.js'
 
-/** A small deterministic PRNG, so generated data is the same on every run. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A small deterministic PRNG, so generated data is the same on every run: the latency bucket's own. */
+export { rng }
 
 const SCRIPTS = ['api-worker', 'auth-worker', 'webhook-worker']
 const COLOS = ['LHR', 'DFW', 'SJC', 'NRT', 'FRA']
