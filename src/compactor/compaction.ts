@@ -14,6 +14,9 @@ import { registerViews } from './view_registration.js'
 import { type CompactionOptions, DEFAULT_COMPACTION } from './options.js'
 import { type TablePublisher, publishTables } from './publisher.js'
 import { type PassContext, timeLeft } from './pass_context.js'
+import { IngestAhead } from './ingest_ahead.js'
+import { FILES_IN_MEMORY } from './concurrency.js'
+import { listSegments } from '../wal/index.js'
 
 export interface CompactorConfig {
   bucket: Bucket
@@ -30,7 +33,9 @@ export interface CompactorConfig {
   publisher?: TablePublisher
 }
 
-function context(config: CompactorConfig, counting: CountingBucket): PassContext {
+type RunContext = PassContext & Required<Pick<PassContext, 'ingestAhead'>>
+
+function context(config: CompactorConfig, counting: CountingBucket): RunContext {
   const options = { ...DEFAULT_COMPACTION, ...config.options }
   if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
     throw new RangeError(`compaction: concurrency must be a positive integer, got ${String(options.concurrency)}`)
@@ -38,6 +43,8 @@ function context(config: CompactorConfig, counting: CountingBucket): PassContext
   return {
     bucket: counting, prefix: config.prefix, collections: config.collections, views: config.views ?? [],
     retention: config.retention ?? {}, now: config.now, options, deadline: Date.now() + options.timeBudgetMs,
+    // Beside a step's uploads (FILES_IN_MEMORY) and its commit, so a pass stays within `concurrency`.
+    ingestAhead: new IngestAhead(options.concurrency - FILES_IN_MEMORY - 1),
   }
 }
 
@@ -61,6 +68,9 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   }
   const retry = () => { s.casRetries++ }
   let worked = false
+  // The first collection's WAL is listed while the manifest is read.
+  const first = ctx.collections[0]
+  if (first) ctx.ingestAhead.start(first.name, () => listSegments(ctx.bucket, ctx.prefix, first.name))
   try {
     if (await commitStep(ctx, loaded => registerViews(ctx, loaded), retry)) worked = true
     for (const schema of ctx.collections) {
@@ -118,6 +128,9 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
     // Losing every race means another compactor is doing the work; that is not a failure.
     if (!(e instanceof CompactionConflictError)) throw e
     s.done = false
+  } finally {
+    // Reads started ahead for a step that never ran: none outlives the pass.
+    await ctx.ingestAhead.settle()
   }
   s.durationMs = Date.now() - started
   s.ops = { ...counting.ops }

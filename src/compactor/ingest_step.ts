@@ -6,6 +6,7 @@ import {
 } from '../wal/index.js'
 import { PARTITION_MS, mapLimit, partitionOf, segmentQuarantineKey } from '../storage/index.js'
 import { ReadAhead } from './concurrency.js'
+import { IngestAhead } from './ingest_ahead.js'
 import { type FileJob, writeFiles } from './file_writer.js'
 import { viewDeltaJobs } from './view_writer.js'
 import { StaleManifest, type StepOutcome } from './commit_step.js'
@@ -44,7 +45,8 @@ export async function ingestBatch(
   ctx: PassContext, schema: CollectionSchema, loaded: LoadedManifest,
 ): Promise<StepOutcome<IngestResult> | null> {
   const state = loaded.manifest.collections[schema.name]
-  const listed = await listSegments(ctx.bucket, ctx.prefix, schema.name)
+  const ahead = ctx.ingestAhead ?? NOTHING_AHEAD
+  const listed = await (ahead.takeListing(schema.name) ?? listSegments(ctx.bucket, ctx.prefix, schema.name))
   const { pending, duplicates, retries } = pendingSegments(listed, (state?.consumed ?? []).map(c => c.key))
   if (!pending.length && !duplicates.length) return null
 
@@ -53,16 +55,18 @@ export async function ingestBatch(
   const partitions = new Set<string>()
   const limit = ctx.options.concurrency
   const picks = pickIngestSegments(pending, ctx.options)
+  await ahead.ready(schema.name, picks.map(p => p.ref))
   // GETs run up to `limit` segments ahead of the decisions below, which stay in order and one by
   // one: a segment read ahead but not taken (the partition budget stopped first) changes nothing,
-  // not even by failing, and the batch stays within its bounds (bounded-work).
-  const ahead = new ReadAhead(picks, limit,
-    p => (p.tooLarge ? Promise.resolve(null) : readForIngest(ctx, schema, p.ref)))
+  // not even by failing, and the batch stays within its bounds (bounded-work). The first few may
+  // have been read while the previous step wrote and committed (IngestAhead).
+  const reads = new ReadAhead(picks, limit, async p => (p.tooLarge ? null
+    : decodeForIngest(schema, p.ref, await (ahead.take(schema.name, p.ref.key) ?? readSegmentBody(ctx, p.ref)))))
   try {
     for (const [i, { ref, tooLarge }] of picks.entries()) {
       // Only a foreign writer leaves one this large; loading it could exhaust memory.
       if (tooLarge) { inPlace.push({ ref, reason: tooLarge }); continue }
-      const seg = (await ahead.take(i))!
+      const seg = (await reads.take(i))!
       const own = [...seg.byPartition.keys()]
       if (own.length > MAX_SEGMENT_PARTITIONS) {
         // bulkCreate never writes such a segment; keep a foreign one whole, with the reason.
@@ -81,7 +85,7 @@ export async function ingestBatch(
     }
   } finally {
     // No GET of this step is left in flight, whether it returns or throws.
-    await ahead.settle()
+    await reads.settle()
   }
 
   // Every segment is read before anything is written: a segment found gone (StaleManifest) leaves
@@ -90,6 +94,13 @@ export async function ingestBatch(
   const rejected = taken.filter(s => s.rejects.length)
   const quarantined = await mapLimit(rejected, limit, s =>
     writeQuarantine(ctx.bucket, segmentQuarantineKey(ctx.prefix, schema.name, s.ref.key), s.rejects))
+  const consumedPending = taken.length + inPlace.length
+  if (consumedPending < pending.length) {
+    // The next step's listing and first segments are read while this one writes and commits.
+    const next = pickIngestSegments(pending.slice(consumedPending), ctx.options).filter(p => !p.tooLarge)
+    ahead.start(schema.name, () => listSegments(ctx.bucket, ctx.prefix, schema.name), next.map(p => p.ref),
+      ref => readSegmentBody(ctx, ref))
+  }
 
   const byPartition = new Map<string, StoredRow[]>()
   for (const seg of taken) {
@@ -137,7 +148,6 @@ export async function ingestBatch(
   ]
   const collections: Record<string, CollectionEdit> = { [schema.name]: { added: files, consumed } }
   for (const [view, vf] of views) collections[view] = { added: vf }
-  const consumedPending = taken.length + inPlace.length
   return {
     edit: { collections },
     // Quarantine copies are kept even if the commit loses: they are evidence, not data.
@@ -152,17 +162,25 @@ export async function ingestBatch(
   }
 }
 
-/**
- * Reads one segment for ingest: rows re-checked against the current schema (it may have
- * changed since they were written; fields it no longer has are dropped), grouped by partition;
- * bad lines and rows that no longer fit are set apart for quarantine.
- */
-async function readForIngest(ctx: PassContext, schema: CollectionSchema, ref: SegmentRef): Promise<ReadSegment> {
+/** A context without read-ahead (one built outside runPass) reads every segment itself. */
+const NOTHING_AHEAD = new IngestAhead<string>(0)
+
+/** One segment's NDJSON, as listed a moment ago. */
+async function readSegmentBody(ctx: PassContext, ref: SegmentRef): Promise<string> {
   const body = await ctx.bucket.get(ref.key)
   // Listed a moment ago but gone: another compactor consumed and collected it. Start over (this
   // step has written nothing yet: segments are all read before the first file is written).
   if (!body) throw new StaleManifest(`${ref.key} was collected by another compactor`)
-  const decoded = decodeSegment(await body.text())
+  return body.text()
+}
+
+/**
+ * One segment for ingest: rows re-checked against the current schema (it may have
+ * changed since they were written; fields it no longer has are dropped), grouped by partition;
+ * bad lines and rows that no longer fit are set apart for quarantine.
+ */
+function decodeForIngest(schema: CollectionSchema, ref: SegmentRef, text: string): ReadSegment {
+  const decoded = decodeSegment(text)
   const rejects: QuarantineEntry[] = decoded.bad.map(b => ({
     index: b.line, reason: b.reason, event: b.text, segment: ref.key,
   }))

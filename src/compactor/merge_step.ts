@@ -2,11 +2,11 @@ import type { DataFile, LoadedManifest, QueueEdit } from '../manifest/index.js'
 import { readFileRowGroups } from '../query/index.js'
 import { type ViewPlan, mergeStateRows, stateFileMetadata, stateRowDecoder } from '../mv/index.js'
 import type { CollectionSchema, StoredRow } from '../schema/index.js'
-import { mapLimit } from '../storage/index.js'
+import { mapLimit, mapWeighted } from '../storage/index.js'
 import { writeDataFile } from './file_writer.js'
 import type { StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
-import { MERGE_FILE_BYTES, type MergePick, pickMerge, pickMergeBatch } from './pickers.js'
+import { MAX_MERGE_INPUTS, MERGE_FILE_BYTES, type MergePick, pickMerge, pickMergeBatch } from './pickers.js'
 import { mergeSorted, take } from './sorted_merge.js'
 
 /** What is merged: a collection, or a view (whose partial aggregate states combine by group). */
@@ -29,9 +29,10 @@ export interface MergeResult {
 
 /**
  * Rewrites the picked files of one or more partitions into L1 files: per partition a streaming
- * k-way merge by time, so memory stays at one row group per input, at most MAX_MERGE_INPUTS of
- * them over the whole step (bounded-work); two partitions are merged at once, so one's uploads
- * overlap the other's reads and CPU. The edit removes the inputs, which applyEdit sends to garbage:
+ * k-way merge by time, so memory stays at one row group per input; two partitions are merged at
+ * once, so one's uploads overlap the other's reads and CPU, and the merges running together have
+ * at most MAX_MERGE_INPUTS inputs open, however many partitions the step takes
+ * (bounded-work). The edit removes the inputs, which applyEdit sends to garbage:
  * readers of the older manifest keep working (safe-gc). One commit for the step (crash-safe).
  */
 export async function mergePartition(
@@ -48,7 +49,7 @@ export async function mergePartition(
   // The step's requests in flight stay within `concurrency`: the merges share it.
   const limit = Math.min(MERGES_AT_ONCE, ctx.options.concurrency, picks.length)
   const each = Math.max(1, Math.floor(ctx.options.concurrency / limit))
-  const perPick = await mapLimit(picks, limit, pick => mergeOne(ctx, target, pick, createdAt, each))
+  const perPick = await mapWeighted(picks, limit, 1, mergeWeight, pick => mergeOne(ctx, target, pick, createdAt, each))
   const outputs = perPick.flat()
   const inputs = picks.flatMap(p => p.files)
   const pick = picks[0]!
@@ -67,11 +68,21 @@ export async function mergePartition(
 }
 
 /**
- * Merges of one step built at once: each holds its output file in memory until its PUT (up to
- * MERGE_FILE_BYTES), so two, well inside 128 MB with the inputs' row groups (bounded-work); one
- * when the pass runs one request at a time (`concurrency` 1).
+ * Merges of one step built at once, at most: on R2 each waits a round trip for its inputs and
+ * another for its upload, which the others' CPU fills. Memory bounds them further (mergeWeight).
+ * One when the pass runs one request at a time (`concurrency` 1).
  */
-const MERGES_AT_ONCE = 2
+const MERGES_AT_ONCE = 4
+
+/**
+ * A merge's share of what the merges running together may hold (bounded-work): their inputs, one
+ * row group each, at most MAX_MERGE_INPUTS in all; their output files, each built in memory until
+ * its PUT (as large as its inputs, up to MERGE_FILE_BYTES), at most two of the largest in all.
+ */
+function mergeWeight(pick: MergePick): number {
+  const bytes = Math.min(MERGE_FILE_BYTES, pick.files.reduce((n, f) => n + f.bytes, 0))
+  return Math.max(pick.files.length / MAX_MERGE_INPUTS, bytes / (2 * MERGE_FILE_BYTES))
+}
 
 /** One partition's merge, keeping at most `requests` of its own in flight. */
 async function mergeOne(

@@ -2,6 +2,7 @@ import type { LoadedManifest } from '../manifest/index.js'
 import type { ViewPlan } from '../mv/index.js'
 import type { CollectionSchema } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
+import type { IngestAhead } from './ingest_ahead.js'
 import type { CompactionOptions } from './options.js'
 
 /** What every step of a pass shares: where, which collections, the clock, the limits. */
@@ -17,6 +18,8 @@ export interface PassContext {
   options: CompactionOptions
   /** Real wall-clock deadline (Date.now()), separate from the injectable logical clock. */
   deadline: number
+  /** The next ingest step's listing and segment bodies, read while this one writes (set by runPass). */
+  ingestAhead?: IngestAhead<string>
   /** The manifest as this pass last read or committed it; a stale one only costs a failed CAS. */
   loaded?: LoadedManifest
 }

@@ -61,10 +61,11 @@ export function pickMerge(
 
 /**
  * The merges of one step: a queued recompact alone (as pickMerge), else the first partitions that
- * have a merge to do, as long as their inputs add up to at most MAX_MERGE_INPUTS files (memory holds
- * one row group of each) and maxMergeRows rows. One step and one commit for several hours: on R2 each
- * step costs round trips in a row (inputs, outputs, the manifest), so a backlog spread over a day
- * of hours is merged in a few steps instead of one per hour.
+ * have a merge to do, as long as their rows add up to at most maxMergeRows (the step's CPU time).
+ * One step and one commit for several hours: on R2 each step costs round trips in a row (inputs,
+ * outputs, the manifest), so a backlog spread over a day of hours is merged in one or two steps
+ * instead of one per hour. Memory does not grow with the step: its merges run a few at a time, with
+ * at most MAX_MERGE_INPUTS inputs open together (merge_step.ts).
  */
 export function pickMergeBatch(
   m: Manifest, collection: string, policy: MergePolicy, now: number, useQueue = true,
@@ -72,12 +73,10 @@ export function pickMergeBatch(
   const first = pickMerge(m, collection, policy, now, useQueue)
   if (!first || first.forced) return first ? [first] : []
   const picks = [first]
-  let files = first.files.length
   let rows = sumRows(first.files)
   for (const next of mergeCandidates(m, collection, policy, now).slice(1)) {
-    if (files + next.files.length > MAX_MERGE_INPUTS || rows + sumRows(next.files) > policy.maxMergeRows) break
+    if (rows + sumRows(next.files) > policy.maxMergeRows) break
     picks.push(next)
-    files += next.files.length
     rows += sumRows(next.files)
   }
   return picks

@@ -32,3 +32,42 @@ export async function mapLimit<T, R>(
   if (failed) throw failure
   return out
 }
+
+/**
+ * mapLimit with a second bound: the calls in flight also weigh at most `capacity` together (a call
+ * heavier than that runs alone). Calls start in input order; results in input order. The first
+ * failure stops new calls from starting and is thrown once the calls in flight have settled.
+ */
+export function mapWeighted<T, R>(
+  items: readonly T[], limit: number, capacity: number, weight: (item: T) => number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  let running = 0
+  let load = 0
+  let failed = false
+  let failure: unknown
+  return new Promise((resolve, reject) => {
+    const pump = () => {
+      while (!failed && next < items.length && running < Math.max(1, limit)) {
+        const w = weight(items[next]!)
+        if (running > 0 && load + w > capacity) break
+        const i = next++
+        running++
+        load += w
+        fn(items[i]!, i).then(r => { out[i] = r }, (e: unknown) => { if (!failed) { failed = true; failure = e } })
+          .finally(() => {
+            running--
+            load -= w
+            if (running === 0 && (failed || next >= items.length)) {
+              if (failed) reject(failure)
+              else resolve(out)
+            } else pump()
+          })
+      }
+    }
+    if (items.length) pump()
+    else resolve(out)
+  })
+}

@@ -13,6 +13,6 @@ export {
   parseSegmentKey, PARTITION_MS, partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey,
   segmentQuarantineKey, tableManifestKey, tableMetadataKey, tableMetadataPrefix, versionHintKey, walPrefix,
 } from './layout.js'
-export { DEFAULT_CONCURRENCY, mapLimit } from './concurrency.js'
+export { DEFAULT_CONCURRENCY, mapLimit, mapWeighted } from './concurrency.js'
 export { utf8Length } from './utf8.js'
 export { BACKOFF_MS, withRetries } from './retry.js'

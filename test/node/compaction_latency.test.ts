@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { DEFAULT_COMPACTION } from '../../src/compactor/index.js'
 import { loadManifest } from '../../src/manifest/index.js'
-import { type Bucket, type BucketRange, LatencyBucket, type LatencySpec, MemoryBucket, listAll } from '../../src/storage/index.js'
+import {
+  type Bucket, type BucketRange, LatencyBucket, type LatencyLogEntry, type LatencySpec, MemoryBucket, listAll,
+} from '../../src/storage/index.js'
 import { TailEvents } from '../../src/tail/index.js'
 import { makeEvents } from '../helpers/events.js'
 import { canonical } from '../helpers/rows.js'
@@ -139,6 +141,40 @@ describe('compaction over R2-like latency', () => {
       const data = (await inner.list({ prefix: 'data/' })).objects.map(o => o.key)
       expect(data.filter(k => !live.has(k) && !garbage.has(k)), `seed ${seed}`).toEqual([])
     }
+  })
+
+  it('the next ingest step\'s listing and segments are read while the current one writes and commits', async () => {
+    const now = T0 + 8 * HOUR
+    const base = new MemoryBucket()
+    await backlog(base, now, 60, 10, 6 * HOUR)
+    const runs: Record<number, { log: LatencyLogEntry[]; ops: number; shape: Awaited<ReturnType<typeof shape>> }> = {}
+    for (const concurrency of [16, 5]) {
+      const inner = new MemoryBucket()
+      for await (const o of listAll(base, '')) await inner.put(o.key, await (await base.get(o.key))!.arrayBuffer())
+      const slow = new LatencyBucket(inner, {
+        seed: 9, record: true, latency: { get: { ms: 3 }, head: { ms: 3 }, put: { ms: 3 }, list: { ms: 3 }, delete: { ms: 3 } },
+      })
+      const pass = await DB({ TailEvents }, { storage: slow, now: () => now }).compact({ concurrency, maxSegmentsPerBatch: 20 })
+      expect(pass.segmentsCompacted).toBe(60)
+      expect(slow.inFlight).toBe(0)
+      expect(slow.maxInFlight).toBeLessThanOrEqual(concurrency)
+      const { get, head, put, list, delete: del } = slow.ops
+      runs[concurrency] = { log: slow.log, ops: get + head + put + list + del, shape: await shape(inner) }
+    }
+    // Issued before the first commit: the first batch (20 segments), and with room beside the uploads,
+    // the second batch's listing and segments too. Each segment is still read once.
+    const before = (log: LatencyLogEntry[]) => {
+      const commit = log.find(e => e.kind === 'put' && e.key === '_manifest.json')!.seq
+      return log.filter(e => e.seq < commit)
+    }
+    const walGets = (log: LatencyLogEntry[]) => log.filter(e => e.kind === 'get' && e.key.startsWith('wal/'))
+    expect(walGets(before(runs[16]!.log)).length).toBeGreaterThan(20)
+    expect(before(runs[16]!.log).filter(e => e.kind === 'list' && e.key.startsWith('wal/')).length).toBe(2)
+    expect(walGets(runs[16]!.log)).toHaveLength(60)
+    // At concurrency 5 nothing fits beside 4 uploads and a commit: the steps read in turn, as before.
+    expect(walGets(before(runs[5]!.log))).toHaveLength(20)
+    expect(runs[16]!.shape).toEqual(runs[5]!.shape)
+    expect(runs[16]!.ops).toBe(runs[5]!.ops)
   })
 
   it('concurrency must be a positive integer', async () => {
