@@ -1,4 +1,6 @@
-import { type ColumnChunk, type FileMetaData, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet'
+import {
+  type ColumnChunk, type FileMetaData, type RowGroup, parquetMetadataAsync, parquetReadObjects, parquetSchema,
+} from 'hyparquet'
 import type { DataFile } from '../manifest/index.js'
 import {
   type CollectionSchema, type StoredRow, fromParquetRecord, layoutOf, promotedColumnsFor, promotedOf,
@@ -15,8 +17,13 @@ export interface ChunkStats {
 export interface ReadFileOptions {
   /** Top-level fields to read; all schema fields when absent. */
   columns?: readonly string[]
-  /** Return false to skip a row group by its column statistics. */
+  /** Return false to skip a row group by its column statistics (asked just before the group is read). */
   keepRowGroup?: (stats: (column: string) => ChunkStats) => boolean
+  /**
+   * Last row group first: a find sorted newest first reads a file's newest rows first, so its bound
+   * (the worst row it keeps) skips the older groups.
+   */
+  reverse?: boolean
   /** Counts row groups seen and read. */
   counters?: { rowGroupsConsidered: number; rowGroupsRead: number }
   /**
@@ -55,14 +62,15 @@ export async function* readFileRowGroups(
   const filePromoted = promotedOf(kv, schema, layoutOf(kv, fileRef.key), fileRef.key)
   const promoted = promotedColumnsFor(filePromoted, columns).filter(c => present.has(c) && !columns.includes(c))
   const read = promoted.length ? [...columns, ...promoted] : columns
-  let start = 0
+  const groups: { group: RowGroup; start: number; end: number }[] = []
   for (const group of metadata.row_groups) {
-    const end = start + Number(group.num_rows)
+    const start = groups.length ? groups[groups.length - 1]!.end : 0
+    groups.push({ group, start, end: start + Number(group.num_rows) })
+  }
+  if (options.reverse) groups.reverse()
+  for (const { group, start, end } of groups) {
     if (options.counters) options.counters.rowGroupsConsidered++
-    if (options.keepRowGroup && !options.keepRowGroup(name => chunkStats(group.columns, name))) {
-      start = end
-      continue
-    }
+    if (options.keepRowGroup && !options.keepRowGroup(name => chunkStats(group.columns, name))) continue
     if (options.counters) options.counters.rowGroupsRead++
     // A ranged buffer caches every slice it fetched: a fresh one per group lets each group's
     // bytes go once it is decoded, instead of the whole file piling up over a merge or a scan.
@@ -71,7 +79,6 @@ export async function* readFileRowGroups(
     const records = await parquetReadObjects({ ...range, ...(compressors ? { compressors } : {}) })
     const rows = records.map(r => fromParquetRecord(schema, r, columns, filePromoted))
     yield options.decode ? options.decode(rows, metadata.key_value_metadata, fileRef.key) : rows
-    start = end
   }
 }
 

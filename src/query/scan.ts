@@ -224,9 +224,17 @@ export async function* scanCollection(
       weight: Math.min(file.bytes * 8, 2 << 20),
       open: () => {
         stats.filesRead++
+        const keep = pruner.rowGroupFilter(file)
         return readFileRowGroups(bucket, schema, file, {
           ...(columns ? { columns } : {}),
-          keepRowGroup: pruner.rowGroupFilter(file),
+          // Sorted: a file's rows are in time order, so its groups are read from the end the find
+          // wants first, and a group wholly beyond the bound is skipped like a file.
+          keepRowGroup: !order ? keep : group => {
+            const t = group(tf)
+            return keep(group) && (typeof t.min !== 'number' || typeof t.max !== 'number'
+              || !beyond({ minTime: t.min, maxTime: t.max }))
+          },
+          ...(order?.dir === -1 ? { reverse: true } : {}),
           ...(options.decode ? { decode: options.decode } : {}),
           counters: stats,
         })

@@ -8,6 +8,7 @@ import { PARAM_FUNCTION, type SqlText } from './sql_text.js'
 import { executeWithin } from './sql_execute.js'
 import { safeRegexFunctions, useSafeRegex } from './sql_regex.js'
 import { tryColumnar } from './columnar/index.js'
+import { type SortedLimit, sortedLimit } from './sql_listing.js'
 
 export class SqlError extends Error {
   override name = 'SqlError'
@@ -16,8 +17,11 @@ export class SqlError extends Error {
   }
 }
 
-/** Which executor answered: column arrays (single-table aggregates), or squirreling's rows. */
-export type SqlPath = 'columnar' | 'rows'
+/**
+ * Which executor answered: column arrays (single-table aggregates), squirreling's rows, or
+ * squirreling over a scan read in time order and stopped at the limit (listings).
+ */
+export type SqlPath = 'columnar' | 'rows' | 'sorted'
 
 export interface SqlResult {
   rows: Record<string, unknown>[]
@@ -70,9 +74,16 @@ export async function runSql(
   const sources: Record<string, AsyncDataSource> = {}
   // Known once the query is parsed; the scans start only after that.
   let referenced: Set<string> | null = null
+  let listing: SortedLimit | null = null
   for (const [name, target] of Object.entries(tables)) {
     const collected: Explain[] = []
-    const src = sqlTable(target, shared, env, collected, () => referenced)
+    let path: SqlPath = 'rows'
+    const sorted = (whereApplied: boolean) => {
+      if (!whereApplied || listing?.table !== name) return null
+      path = 'sorted'
+      return listing
+    }
+    const src = sqlTable(target, shared, env, collected, () => referenced, sorted)
     sources[name] = {
       ...src,
       scan: opts => {
@@ -84,7 +95,7 @@ export async function runSql(
             try {
               yield* rows()
             } finally {
-              for (const s of collected.splice(0)) scans.push({ table: name, stats: s, path: 'rows' })
+              for (const s of collected.splice(0)) scans.push({ table: name, stats: s, path })
             }
           })(),
         }
@@ -120,6 +131,7 @@ export async function runSql(
       budget.hold(columnar.rows.length)
       return { rows: columnar.rows, scans: [{ table: columnar.table, stats: columnar.stats, path: 'columnar' }] }
     }
+    if (plan && options.columnar !== false) listing = sortedLimit(plan, tables)
     const rows = await executeWithin(statement, sources, all, budget)
     const fallback = columnar ? columnar.reason : 'the statement does not plan'
     return { rows: rows as Record<string, unknown>[], scans, fallback }

@@ -92,6 +92,14 @@ export function wherePushdown(where: ExprNode | undefined, schema: CollectionSch
       if (!exact(schema, name, '$in')) complete = false
       return
     }
+    if (n.type === 'unary' && (n.op === 'IS NOT NULL' || n.op === 'IS NULL') && n.argument.type === 'identifier'
+      && !n.argument.prefix) {
+      const nullTest = nullPushdown(schema, n.argument.name, n.op === 'IS NOT NULL')
+      if (!nullTest) { complete = false; return }
+      parts.push(nullTest.filter)
+      if (!nullTest.exact) complete = false
+      return
+    }
     complete = false
   }
   if (where) visit(where)
@@ -133,4 +141,19 @@ function fits(schema: CollectionSchema, column: string, value: unknown): boolean
     case 'boolean': return typeof value === 'boolean'
     default: return false
   }
+}
+
+/**
+ * `x IS [NOT] NULL` as `$exists`. Exact on a scalar field: a stored row holds it or null, as SQL sees
+ * it. A promoted column is null also where its path holds another type, so only IS NOT NULL pushes
+ * down there (its path holds something: a superset). Arrays are left to the engine (`[]` is not NULL).
+ */
+function nullPushdown(
+  schema: CollectionSchema, column: string, notNull: boolean,
+): { filter: Filter; exact: boolean } | null {
+  const field = schema.fields.find(f => f.name === column && !f.hidden)
+  if (field) return field.array ? null : { filter: { [column]: { $exists: notNull } }, exact: true }
+  const promoted = schema.promoted.find(p => p.name === column)
+  if (!promoted || !notNull) return null
+  return { filter: { [promoted.path.join('.')]: { $exists: true } }, exact: false }
 }

@@ -3,6 +3,7 @@ import { getPath, promotedValue } from '../schema/index.js'
 import { type Explain, type FindContext, FindQuery, type ReadTarget } from './find.js'
 import { SqlDate } from './sql_date.js'
 import { type ConstEnv, wherePushdown } from './sql_pushdown.js'
+import type { SortedLimit } from './sql_listing.js'
 
 /**
  * A collection or view as a SQL table. Its columns are the row's fields, the promoted columns
@@ -10,11 +11,13 @@ import { type ConstEnv, wherePushdown } from './sql_pushdown.js'
  * the nested value has another type) and the promoted nested paths as quoted names
  * (`"event.request.url"`: the nested value as it is). Each scan is a find():
  * the WHERE clause's prunable part chooses partitions, files and row groups, and only the
- * columns the query names are read.
+ * columns the query names are read. A listing's scan (`sorted`, asked once the WHERE is known to be
+ * applied whole) reads in time order and stops at its limit.
  */
 export function sqlTable(
   target: ReadTarget, ctx: FindContext, env: ConstEnv, scans: Explain[],
   referenced: () => Set<string> | null = () => null,
+  sorted: (whereApplied: boolean) => SortedLimit | null = () => null,
 ): AsyncDataSource {
   const schema = target.output
   const fields = schema.fields.filter(f => !f.hidden).map(f => f.name)
@@ -34,7 +37,9 @@ export function sqlTable(
       // Nothing named (COUNT(*)): read one cheap visible column, just to count rows.
       const fallback = fields.includes(schema.timeField) ? schema.timeField : fields[0]!
       const project = Object.fromEntries((roots.length ? roots : [fallback]).map(r => [r, 1 as const]))
-      const query = new FindQuery<Record<string, unknown>>(target, ctx, pushed.filter, { project })
+      const order = sorted(!options.where || pushed.complete)
+      const query = new FindQuery<Record<string, unknown>>(target, ctx, pushed.filter,
+        order ? { project, sort: order.sort, limit: order.take } : { project })
       const paths = wanted.map(c => (c.includes('.') ? c.split('.') : null))
       const typed = wanted.map(c => promoted.get(c))
       // The engine reads cells in loops of its own (join conditions, groupings): check the time there too.

@@ -128,7 +128,11 @@ describe('SQL runs under a budget', () => {
     expect(few.scans[0]!.path).toBe('columnar')
     expect(few.rows.reduce((s, r) => s + (r.n as number), 0)).toBe(300)
     await expect(small`SELECT eventTimestamp, COUNT(*) AS n FROM TailEvents GROUP BY eventTimestamp`).rejects.toThrow(/maxRows = 100/)
-    await expect(small`SELECT scriptName FROM TailEvents ORDER BY eventTimestamp LIMIT 5`).rejects.toThrow(/maxRows = 100/)
+    await expect(small`SELECT scriptName FROM TailEvents ORDER BY scriptName LIMIT 5`).rejects.toThrow(/maxRows = 100/)
+    // A listing by time holds only the rows it returns (a scan read in time order, stopped at the limit).
+    const listing = await small.explain`SELECT scriptName FROM TailEvents ORDER BY eventTimestamp LIMIT 5`
+    expect(listing.rows).toHaveLength(5)
+    expect(listing.scans.map(s => s.path)).toEqual(['sorted'])
     await expect(small`SELECT scriptName FROM TailEvents`).rejects.toThrow(QueryLimitError)
     // Streaming shapes hold nothing: a LIMIT without ORDER BY, a bare COUNT(*).
     expect((await small`SELECT scriptName FROM TailEvents LIMIT 50`).length).toBe(50)

@@ -34,4 +34,23 @@ describe('a find sorted by time with a limit stops reading once it has enough', 
     await full
     expect(full.stats!.filesRead).toBe(full.stats!.filesConsidered)
   })
+
+  it('inside a file, reads the row groups from the end it wants and skips those beyond its bound', async () => {
+    const bucket = new MemoryBucket()
+    const now = T0 + 3 * HOUR
+    const db = DB({ TailEvents }, { storage: bucket, now: () => now })
+    const events = makeEvents(2_000, { start: T0, spanMs: HOUR, seed: 8 })
+    for (let i = 0; i < events.length; i += 200) await db.TailEvents.bulkCreate(events.slice(i, i + 200))
+    await db.compact({ rowGroupRows: 100, timeBudgetMs: 600_000 })
+    const times = events.map(e => +e.eventTimestamp)
+    for (const dir of [1, -1] as const) {
+      const q = db.TailEvents.find({}, { sort: { eventTimestamp: dir }, limit: 30, project: { eventTimestamp: 1 } })
+      const got = (await q).map(r => +r.eventTimestamp)
+      expect(got).toEqual([...times].sort((a, b) => (a - b) * dir).slice(0, 30))
+      expect(q.stats!.filesRead).toBe(1)
+      expect(q.stats!.rowGroupsConsidered).toBeGreaterThanOrEqual(20)
+      // One group holds the 30 rows; another may be read ahead before the bound is known.
+      expect(q.stats!.rowGroupsRead, `dir ${dir}`).toBeLessThanOrEqual(2)
+    }
+  })
 })

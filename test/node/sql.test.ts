@@ -181,7 +181,12 @@ describe('SQL pushdown never drops a row the WHERE keeps', () => {
     expect(complete('t = __PARAM(0)')).toBe(false) // the engine compares Dates by identity
     expect(complete("status >= 500 OR k = 'x'")).toBe(false)
     expect(complete('a.status = 500')).toBe(false)
-    expect(complete('status IS NOT NULL')).toBe(false)
+    // A scalar field holds its value or null, as SQL sees it; an array ([] is not NULL) is left to the engine.
+    expect(complete('status IS NOT NULL AND k IS NULL')).toBe(true)
+    expect(wherePushdown(where('status IS NOT NULL AND k IS NULL'), schemaA, env).filter)
+      .toEqual({ $and: [{ status: { $exists: true } }, { k: { $exists: false } }] })
+    const withArray = compileCollection('B', { t: 'timestamp!', tags: 'string[]' })
+    expect(wherePushdown(where('tags IS NOT NULL'), withArray, env).complete).toBe(false)
     expect(wherePushdown(where("status >= 500 OR k = 'x'"), schemaA, env).filter).toEqual({})
   })
 
