@@ -4,7 +4,7 @@ import { compareSame, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
 import {
   type CollectionSchema, ColumnBuilder, LAYOUT_KEY, PARQUET_LAYOUT, type StoredRow, parquetColumns, promotedMetadata,
-  statColumns,
+  promotionDigest, statColumns,
 } from '../schema/index.js'
 import { type Bucket, dataFileKey, mapLimit } from '../storage/index.js'
 import { FILES_IN_MEMORY } from './concurrency.js'
@@ -113,6 +113,7 @@ export async function writeDataFile(
     maxTime: stats.maxTime,
     createdAt: target.createdAt,
     stats: stats.result(),
+    ...(schema.promoted.length ? { promoted: promotionDigest(schema.promoted) } : {}),
   }
 }
 

@@ -35,6 +35,12 @@ export interface DataFile {
   maxTime: number
   createdAt: number
   stats: Record<string, ColumnStats>
+  /**
+   * The digest of the promotions the file was written with (promotionDigest), when it has any: its
+   * promoted columns' statistics are trusted only while the schema's digest is the same. Files
+   * written before it was recorded have none, and are not pruned by promoted columns.
+   */
+  promoted?: string
   /** A scheduled view's delta, hidden from readers until the view's next refresh. */
   pending?: boolean
 }

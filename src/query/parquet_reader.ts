@@ -3,7 +3,7 @@ import {
 } from 'hyparquet'
 import type { DataFile } from '../manifest/index.js'
 import {
-  type CollectionSchema, type StoredRow, fromParquetRecord, layoutOf, promotedColumnsFor, promotedOf,
+  type CollectionSchema, type StoredRow, fromParquetRecord, layoutOf, promotedColumnsFor, promotedOf, samePromotion,
 } from '../schema/index.js'
 import type { Bucket } from '../storage/index.js'
 import { openParquet } from './r2_buffer.js'
@@ -61,6 +61,14 @@ export async function* readFileRowGroups(
   const kv = metadata.key_value_metadata
   const filePromoted = promotedOf(kv, schema, layoutOf(kv, fileRef.key), fileRef.key)
   const promoted = promotedColumnsFor(filePromoted, columns).filter(c => present.has(c) && !columns.includes(c))
+  // A column the schema promotes otherwise than this file did (re-pointed, retyped, added since) has
+  // statistics that say nothing about its values now: no row group is skipped by them. Layout 1
+  // recorded nothing; its columns are taken as the schema's.
+  const unknown: ChunkStats = { min: undefined, max: undefined }
+  const stale = new Set(layoutOf(kv, fileRef.key) < 2 ? []
+    : schema.promoted.filter(p => !samePromotion(p, filePromoted.find(f => f.name === p.name))).map(p => p.name))
+  const groupStats = (group: RowGroup) => (name: string) =>
+    (stale.has(name) ? unknown : chunkStats(group.columns, name))
   const read = promoted.length ? [...columns, ...promoted] : columns
   const groups: { group: RowGroup; start: number; end: number }[] = []
   for (const group of metadata.row_groups) {
@@ -70,7 +78,7 @@ export async function* readFileRowGroups(
   if (options.reverse) groups.reverse()
   for (const { group, start, end } of groups) {
     if (options.counters) options.counters.rowGroupsConsidered++
-    if (options.keepRowGroup && !options.keepRowGroup(name => chunkStats(group.columns, name))) continue
+    if (options.keepRowGroup && !options.keepRowGroup(groupStats(group))) continue
     if (options.counters) options.counters.rowGroupsRead++
     // A ranged buffer caches every slice it fetched: a fresh one per group lets each group's
     // bytes go once it is decoded, instead of the whole file piling up over a merge or a scan.

@@ -1,6 +1,6 @@
 import { type Bounds, type Filter, extractBounds, mayMatch, timeRange } from '../expr/index.js'
 import type { DataFile } from '../manifest/index.js'
-import { type CollectionSchema, statColumns } from '../schema/index.js'
+import { type CollectionSchema, promotionDigest, statColumns } from '../schema/index.js'
 import type { ChunkStats } from './parquet_reader.js'
 import type { TimeRange } from './scan.js'
 
@@ -39,8 +39,14 @@ export function buildPruner(schema: CollectionSchema, filter: Filter | undefined
   if (range.to !== undefined) timeBounds.max = { value: range.to, inclusive: false }
 
   const promoted = new Set(schema.promoted.map(p => p.name))
-  /** A promoted column's statistics cover every row of a file only when nothing misfit it. */
-  const trusted = (file: DataFile, column: string) => !promoted.has(column) || file.stats[column]?.misfits === 0
+  const digest = promotionDigest(schema.promoted)
+  /**
+   * A promoted column's statistics cover every row of a file only when nothing misfit it, and
+   * describe the column as the schema promotes it now only when the file was written with the same
+   * promotions (a re-pointed or retyped column's old statistics would skip files holding matches).
+   */
+  const trusted = (file: DataFile, column: string) =>
+    !promoted.has(column) || (file.stats[column]?.misfits === 0 && file.promoted === digest)
 
   return {
     range,

@@ -6,6 +6,6 @@ export { normalizeRow, promotedValue, recheckStoredRow, toPublicRow, type Stored
 export { getPath } from './path.js'
 export {
   LAYOUT_KEY, PARQUET_LAYOUT, PARQUET_LAYOUTS_READ, PROMOTED_KEY, ParquetLayoutError, fromParquetRecord, layoutOf,
-  parquetColumns, promotedColumnsFor, promotedMetadata, promotedOf, statColumns, toParquetRecord, ColumnBuilder,
-  type FilePromotion,
+  parquetColumns, promotedColumnsFor, promotedMetadata, promotedOf, promotionDigest, samePromotion, statColumns,
+  toParquetRecord, ColumnBuilder, type FilePromotion,
 } from './parquet_layout.js'

@@ -90,6 +90,32 @@ export function promotedMetadata(schema: CollectionSchema): { key: string; value
   return { key: PROMOTED_KEY, value: JSON.stringify(list) }
 }
 
+/** Whether a file's promotion `f` of a column is `p`, the current one: the same path and type. */
+export function samePromotion(p: FilePromotion, f: FilePromotion | undefined): boolean {
+  return f !== undefined && f.type === p.type && f.path.length === p.path.length &&
+    f.path.every((k, i) => k === p.path[i])
+}
+
+/**
+ * A short digest of a schema's promotions, recorded with each data file in the manifest: a promoted
+ * column's statistics there describe the path and type the file promoted, so pruning trusts them
+ * only while the schema still promotes the same (a re-pointed or retyped column's old statistics
+ * would skip files that hold matches). Any change to the list changes it; "" for none.
+ */
+export function promotionDigest(promoted: readonly FilePromotion[]): string {
+  if (!promoted.length) return ''
+  const text = JSON.stringify([...promoted].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map(p => [p.name, p.path, p.type]))
+  let h1 = 0x811c9dc5
+  let h2 = 0x01000193
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0
+  }
+  return h1.toString(36) + h2.toString(36)
+}
+
 /**
  * The promotions a file's values were taken out of their VARIANT for: none in layout 1 (values
  * stay in the VARIANT), the file's own PROMOTED_KEY in layout 2, or, for a layout 2 file written

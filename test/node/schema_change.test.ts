@@ -104,4 +104,33 @@ describe('a promoted value is read back by the promotions its file recorded, not
     expect(await count('retyped', false)).toEqual([{ n: 0, lo: null }])
     expect(await count('retyped', true)).toEqual(await count('retyped', false))
   })
+
+  it('a filter on a re-pointed or retyped promotion never prunes old files by the old column\'s statistics', async () => {
+    const bucket = new MemoryBucket()
+    const now = T0 + 3 * HOUR
+    const v1 = open(bucket, 'original', now)
+    await v1.Events.bulkCreate(events)
+    await v1.compact({ rowGroupRows: 1 })
+    // The file's url statistics (manifest and row groups) describe event.request.url: https://a…/1..2.
+    const ctx: FindContext = { bucket: async () => bucket, prefix: '', now: () => now, graceMs: 600_000, concurrency: 2 }
+    const sql = async (schema: keyof typeof schemas, text: string, columnar: boolean) => {
+      const tables = { Events: collectionTarget(compileCollection('Events', schemas[schema])) }
+      return (await runSql({ text, params: [] }, tables, ctx, undefined, { columnar })).rows
+    }
+    // Under the schema it was written with, the file is pruned by its url statistics.
+    const q = v1.Events.find({ 'event.request.url': 'x2' })
+    expect(await q).toEqual([])
+    expect(q.stats).toMatchObject({ filesConsidered: 1, filesRead: 0 })
+    // Re-pointed to event.other: 'x2' lies outside the old column's range, yet one row holds it.
+    const repointed = open(bucket, 'repointed', now)
+    expect((await repointed.Events.find({ 'event.other': 'x2' })).map(r => r.at)).toEqual([new Date(T0 + 2)])
+    for (const columnar of [true, false]) {
+      expect(await sql('repointed', `SELECT COUNT(*) AS n FROM Events WHERE url = 'x2'`, columnar)).toEqual([{ n: 1 }])
+    }
+    // Retyped to int: the old string statistics say nothing about the numbers the path may hold.
+    const retyped = open(bucket, 'retyped', now)
+    await retyped.Events.bulkCreate([{ at: T0 + 4, event: { request: { url: 5 } } }])
+    await retyped.compact({ rowGroupRows: 1 })
+    expect((await retyped.Events.find({ 'event.request.url': { $gte: 5 } })).map(r => r.at)).toEqual([new Date(T0 + 4)])
+  })
 })

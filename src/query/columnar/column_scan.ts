@@ -4,7 +4,7 @@ import {
 import type { DataFile, Manifest } from '../../manifest/index.js'
 import {
   type CollectionSchema, type FilePromotion, type PromotedColumn, type StoredRow, fromParquetRecord, layoutOf,
-  promotedColumnsFor, promotedOf, promotedValue,
+  promotedColumnsFor, promotedOf, promotedValue, samePromotion,
 } from '../../schema/index.js'
 import { type Bucket, CountingBucket } from '../../storage/index.js'
 import { R2WalTail, isReadableSegment } from '../../wal/index.js'
@@ -188,8 +188,7 @@ function holds(
   elements: ReadonlyMap<string, string | undefined>,
 ): boolean {
   const mine = layout >= 2 ? filePromoted.find(f => f.name === p.name) : p
-  return mine !== undefined && mine.type === p.type && mine.path.length === p.path.length &&
-    mine.path.every((k, i) => k === p.path[i]) && elements.get(p.name) === PHYSICAL[p.type]
+  return samePromotion(p, mine) && elements.get(p.name) === PHYSICAL[p.type]
 }
 
 /**
