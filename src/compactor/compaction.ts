@@ -68,6 +68,7 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
   }
   const retry = () => { s.casRetries++ }
   let worked = false
+  let publishError: unknown
   // The first collection's WAL is listed while the manifest is read.
   const first = ctx.collections[0]
   if (first) ctx.ingestAhead.start(first.name, () => listSegments(ctx.bucket, ctx.prefix, first.name))
@@ -116,8 +117,17 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
     }
     s.done = timeLeft(ctx)
     // Iceberg tables: once per pass, before garbage collection keeps what their snapshots list (safe-gc).
-    s.tablesPublished = (await publishTables(ctx, config.publisher, retry)).length
-    if (s.tablesPublished) worked = true
+    // A publish that keeps failing (a catalog down, a bad location) must not stop collection too:
+    // what the committed snapshots list stays held either way. Its error is thrown after the pass.
+    try {
+      s.tablesPublished = (await publishTables(ctx, config.publisher, retry)).length
+      if (s.tablesPublished) worked = true
+    } catch (e) {
+      if (e instanceof CompactionConflictError) throw e
+      publishError = e
+      s.publishError = (e as Error)?.message ?? String(e)
+      worked = true
+    }
     // Collection runs every pass, even one whose budget went to a backlog: it is small (one
     // LIST page per collection), and skipping it under load would let garbage and the
     // manifest's consumed list grow without bound. A cached manifest is safe for the sweep:
@@ -142,6 +152,7 @@ export async function runPass(config: CompactorConfig): Promise<PassSummary> {
         `${(e as Error)?.message ?? String(e)}`,
       ))
   }
+  if (publishError !== undefined) throw publishError
   return s
 }
 

@@ -103,6 +103,8 @@ export interface PassSummary {
   done: boolean
   /** Tables that got a new Iceberg snapshot or metadata version in this pass. */
   tablesPublished?: number
+  /** Why publishing the tables failed in this pass (the rest of the pass ran; the pass then threw it). */
+  publishError?: string
 }
 
 /** A view's maintenance state. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
 import { icebergTables } from '../../src/iceberg/index.js'
-import { loadManifest } from '../../src/manifest/index.js'
+import { heldBySnapshot, loadManifest } from '../../src/manifest/index.js'
 import { compileCollection } from '../../src/schema/index.js'
 import { type Bucket, MemoryBucket } from '../../src/storage/index.js'
 import { TailEvents, WorkerErrors } from '../../src/tail/index.js'
@@ -327,6 +327,39 @@ describe('Iceberg tables', () => {
     expect(collected.some(k => k.endsWith('.avro')), 'an expired snapshot\'s Avro files are deleted').toBe(true)
     await expectNothingLeaked(bucket)
     await expectTablesEqualFind(bucket, s, 'idle')
+  })
+
+  it('a publish that keeps failing does not stop garbage collection; the pass records it and throws it', async () => {
+    const bucket = new MemoryBucket()
+    const s = store(bucket)
+    await ingest(s.db, 60, 13)
+    s.clock.now += 4 * HOUR
+    await s.db.compact()
+    await ingest(s.db, 40, 14)
+    s.clock.now += MIN
+    await s.db.compact({ maxL0Files: 2 })
+    // The catalog goes away: every publish fails from now on, while merges keep producing garbage.
+    const real = icebergTables({ location: http.url })
+    const broken = DB({ TailEvents, WorkerErrors, ByScript }, {
+      storage: bucket, now: () => s.clock.now,
+      iceberg: { ...real, build: async () => { throw new Error('catalog unreachable') } },
+    })
+    const garbage = async () => (await loadManifest(bucket, '', 0)).manifest.garbage
+    const before = await garbage()
+    expect(before.length).toBeGreaterThan(0)
+    for (let i = 0; i < 3; i++) {
+      s.clock.now += 11 * MIN
+      await expect(broken.compact()).rejects.toThrow('catalog unreachable')
+    }
+    const last = await broken.status()
+    expect(last.lastPass?.publishError).toBe('catalog unreachable')
+    // Collected all the same, except what the snapshots already committed still list (safe-gc).
+    const m = (await loadManifest(bucket, '', 0)).manifest
+    const left = await garbage()
+    expect(left.length).toBeLessThan(before.length)
+    expect(left.filter(g => !heldBySnapshot(m, g, t => `data/${t}/`))).toEqual([])
+    await expectNothingLeaked(bucket)
+    await expectTablesEqualFind(bucket, s, 'after failed publishes')
   })
 
   it('db.publishTables() publishes on demand; a bad location is refused with the reason', async () => {
