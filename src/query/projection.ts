@@ -60,7 +60,10 @@ function setPath(target: Record<string, unknown>, parts: readonly string[], valu
 }
 
 function define(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+  // defineProperty leaves an object slow (dictionary mode) for every later access: only the one key
+  // an assignment would misroute takes it.
+  if (key !== '__proto__') target[key] = value
+  else Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
 }
 
 /** Removes a path, copying each object on the way so the source row is untouched. */

@@ -251,12 +251,25 @@ export function promotedValue(
 }
 
 /** StoredRow → what users see: timestamps become Dates. With `only`, just those fields. */
+/** The visible fields a public row holds (of `only`, when given): computed once per schema and set. */
+type Field = CollectionSchema['fields'][number]
+
+function publicFields(schema: CollectionSchema, only?: ReadonlySet<string>): readonly Field[] {
+  let bySet = publicFieldCache.get(schema)
+  if (!bySet) publicFieldCache.set(schema, (bySet = new WeakMap()))
+  const key = only ?? ALL_FIELDS
+  let fields = bySet.get(key)
+  if (!fields) bySet.set(key, (fields = schema.fields.filter(f => !f.hidden && (!only || only.has(f.name)))))
+  return fields
+}
+const publicFieldCache = new WeakMap<CollectionSchema, WeakMap<ReadonlySet<string>, readonly Field[]>>()
+const ALL_FIELDS: ReadonlySet<string> = new Set()
+
 export function toPublicRow(
   schema: CollectionSchema, row: StoredRow, only?: ReadonlySet<string>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const f of schema.fields) {
-    if (f.hidden || (only && !only.has(f.name))) continue
+  for (const f of publicFields(schema, only)) {
     const v = row[f.name]
     if (f.type === 'timestamp') {
       out[f.name] = f.array
