@@ -81,7 +81,7 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   quietAfterMs: 10 * 60_000,
   maxL0Files: 8,
   holdWalMs: 4 * 60_000,
-  holdWalSegments: 64,
+  holdWalSegments: 32,
   holdWalBytes: 4 << 20,
   rowGroupRows: 2_000,
   maxMergeRows: 100_000,
