@@ -8,7 +8,7 @@
  * creation time) is left out: a file's record takes about half the bytes. Both formats are read;
  * the model in memory is the same (docs/formats.md).
  */
-import { createdAtOfKey } from '../storage/index.js'
+import { createdAtOfKey, partitionOfKey } from '../storage/index.js'
 import type {
   CollectionState, ColumnStats, ColumnValue, ConsumedSegment, DataFile, GarbageEntry, Manifest,
 } from './manifest.js'
@@ -132,8 +132,8 @@ function encodeFile(f: DataFile, keyPrefix: string, index: Map<string, number>):
   }
   while (stats.length && stats[stats.length - 1] === null) stats.pop()
   const row: FileRow = [
-    f.key.slice(keyPrefix.length), folderOf(f.key) === f.partition ? null : f.partition, f.level, f.rows, f.bytes,
-    f.minTime, f.maxTime, createdAtOfKey(f.key) === f.createdAt ? null : f.createdAt, stats,
+    f.key.slice(keyPrefix.length), partitionOfKey(f.key) === f.partition ? null : f.partition, f.level, f.rows,
+    f.bytes, f.minTime, f.maxTime, createdAtOfKey(f.key) === f.createdAt ? null : f.createdAt, stats,
   ]
   if (f.pending) row.push(1)
   return row
@@ -149,16 +149,11 @@ function decodeFile(row: FileRow, keyPrefix: string, columns: string[]): DataFil
     stats[columns[i]!] = misfits === undefined ? { min, max, nulls } : { min, max, nulls, misfits }
   }
   const file: DataFile = {
-    key, partition: partition ?? folderOf(key), level, rows, bytes, minTime, maxTime,
+    key, partition: partition ?? partitionOfKey(key), level, rows, bytes, minTime, maxTime,
     createdAt: createdAt ?? createdAtOfKey(key)!, stats,
   }
   if (pending) file.pending = true
   return file
-}
-
-/** The two folders above a key's name: a data file's partition (`dt=…/hour=…`). */
-function folderOf(key: string): string {
-  return key.split('/').slice(-3, -1).join('/')
 }
 
 function commonPrefix(keys: readonly string[]): string {
