@@ -152,35 +152,67 @@ describe(`compaction of ${EVENTS} TailEvents over 24 h vs DuckDB per-hour COPY (
     results.viewsPass = { ms: Math.round(child.ms), peakHeapMB: +(child.peakHeap / 2 ** 20).toFixed(1), peakRssMB: +(child.peakRss / 2 ** 20).toFixed(1) }
   })
 
-  it('steady state: a pass a minute over 2 h of traffic, then the hours go quiet', async () => {
+  // A pass a minute over 2 h of traffic, then the hours go quiet: what the passes write, what a pass
+  // costs in requests, and what a one-hour find over the active hour opens.
+  async function steadyState(options: Record<string, number>) {
     const PER_MINUTE = Number(process.env.BENCH_PER_MINUTE ?? 300)
     const MINUTES = 120
+    const PASSES = MINUTES + 15
     let clock = T0
     const counting = new CountingBucket(new MemoryBucket())
     const watched = parquetPuts(counting)
-    const sdb = DB({ TailEvents }, { storage: watched.bucket, now: () => clock })
+    const manifest = { bytes: 0, puts: 0 }
+    const bucket: Bucket = Object.assign(Object.create(watched.bucket) as Bucket, {
+      put: (key: string, value: Uint8Array | string, opts?: never) => {
+        if (key === '_manifest.json') { manifest.puts++; manifest.bytes += typeof value === 'string' ? value.length : value.byteLength }
+        return watched.bucket.put(key, value, opts)
+      },
+    })
+    const sdb = DB({ TailEvents }, { storage: bucket, now: () => clock, compaction: options })
     let written = 0
-    for (let minute = 0; minute < MINUTES + 15; minute++) {
+    const ops = { get: 0, put: 0, list: 0, delete: 0 }
+    let maxOpened = 0
+    let maxGets = 0
+    for (let minute = 0; minute < PASSES; minute++) {
       if (minute < MINUTES) {
         const batch = makeEvents(PER_MINUTE, { start: clock, spanMs: 60_000, seed: 1000 + minute })
         for (let i = 0; i < batch.length; i += BATCH) await sdb.TailEvents.bulkCreate(batch.slice(i, i + BATCH))
       }
       clock += 60_000
-      const before = counting.ops.bytesWritten
+      const before = { ...counting.ops }
       await sdb.compact()
-      written += counting.ops.bytesWritten - before
+      written += counting.ops.bytesWritten - before.bytesWritten
+      for (const k of Object.keys(ops) as (keyof typeof ops)[]) ops[k] += counting.ops[k] - before[k]
+      if (minute < MINUTES && minute % 5 === 4) {
+        const q = sdb.TailEvents.find({ eventTimestamp: { $gte: new Date(clock - HOUR), $lt: new Date(clock) } })
+        await q
+        maxOpened = Math.max(maxOpened, q.stats!.filesRead + q.stats!.segmentsRead)
+        maxGets = Math.max(maxGets, q.stats!.ops.get)
+      }
     }
     const files = (await loadManifest(counting, '', clock)).manifest.collections.TailEvents!.files
     expect(files.reduce((n, f) => n + f.rows, 0)).toBe(PER_MINUTE * MINUTES)
     const kept = files.reduce((n, f) => n + f.bytes, 0)
-    results.steadyState = {
-      eventsPerMinute: PER_MINUTE, minutes: MINUTES, filesAtEnd: files.length, parquetBytes: kept,
+    const perPass = (n: number) => +(n / PASSES).toFixed(2)
+    return {
+      eventsPerMinute: PER_MINUTE, minutes: MINUTES, passes: PASSES, options, filesAtEnd: files.length, parquetBytes: kept,
       // Parquet bytes the passes wrote over the Parquet bytes kept (each row's rewrites).
       writeAmplification: +(watched.put.bytes / kept).toFixed(2),
       // Every byte the passes wrote (manifest commits and pass summaries too) over what is kept.
       allBytesWrittenOverKept: +(written / kept).toFixed(2),
+      manifestCommits: manifest.puts, manifestBytesPerCommit: Math.round(manifest.bytes / manifest.puts),
+      requestsPerPass: { get: perPass(ops.get), put: perPass(ops.put), list: perPass(ops.list), delete: perPass(ops.delete) },
+      // The most objects (Parquet files and WAL segments) a one-hour find over the active hour opened.
+      activeHourFindMaxObjects: maxOpened, activeHourFindMaxGets: maxGets,
     }
+  }
+
+  it('steady state: a pass a minute over 2 h of traffic, then the hours go quiet', async () => {
+    results.steadyState = await steadyState({})
     console.log('steady state', JSON.stringify(results.steadyState))
+    // The same traffic with the WAL folded every pass (holdWalMs 0), for comparison.
+    results.steadyStateFoldEveryPass = await steadyState({ holdWalMs: 0 })
+    console.log('steady state, fold every pass', JSON.stringify(results.steadyStateFoldEveryPass))
   })
 
   it('records the results', async () => {

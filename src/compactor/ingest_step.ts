@@ -11,7 +11,7 @@ import { type FileJob, writeFiles } from './file_writer.js'
 import { viewDeltaJobs } from './view_writer.js'
 import { StaleManifest, type StepOutcome } from './commit_step.js'
 import type { PassContext } from './pass_context.js'
-import { fitsPartitionBudget, ingestLevel, pickIngestSegments } from './pickers.js'
+import { fitsPartitionBudget, holdsWal, ingestLevel, pickIngestSegments } from './pickers.js'
 
 export interface IngestResult {
   segments: number
@@ -49,6 +49,10 @@ export async function ingestBatch(
   const listed = await (ahead.takeListing(schema.name) ?? listSegments(ctx.bucket, ctx.prefix, schema.name))
   const { pending, duplicates, retries } = pendingSegments(listed, (state?.consumed ?? []).map(c => c.key))
   if (!pending.length && !duplicates.length) return null
+  const folding = (ctx.folding ??= new Set())
+  const lastFold = state?.consumed.reduce((t, c) => Math.max(t, c.at), -Infinity)
+  if (!folding.has(schema.name) && holdsWal(pending, lastFold, ctx.now(), ctx.options)) return null
+  folding.add(schema.name)
 
   const taken: ReadSegment[] = []
   const inPlace: { ref: SegmentRef; reason: string }[] = []

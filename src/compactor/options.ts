@@ -19,6 +19,18 @@ export interface CompactionOptions {
   /** A partition with this many L0 files is merged even if still active. */
   maxL0Files: number
   /**
+   * The WAL is the store's memtable: once a collection's WAL was folded, rows for hours still active
+   * wait in it until the fold is this old, so an L0 file holds minutes of rows rather than one pass's
+   * (a one-minute L0 file is about half footer and small dictionaries). Queries read held segments as
+   * any pending one (read-your-writes). Rows of a quiet hour, holdWalSegments segments or holdWalBytes
+   * bytes are folded at once. At most graceMs (older folds are forgotten); 0 folds every pass.
+   */
+  holdWalMs: number
+  /** The WAL is folded at once when this many segments are pending (bounds a query's WAL reads). */
+  holdWalSegments: number
+  /** The WAL is folded at once when its pending segments add up to this many bytes. */
+  holdWalBytes: number
+  /**
    * Rows per Parquet row group (a group is also cut at ROW_GROUP_BYTES, 2 MB): the unit of streaming,
    * pruning and memory. A merge holds one row group per input file (up to 16).
    */
@@ -68,6 +80,9 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   maxPartitionsPerStep: 48,
   quietAfterMs: 10 * 60_000,
   maxL0Files: 8,
+  holdWalMs: 4 * 60_000,
+  holdWalSegments: 32,
+  holdWalBytes: 4 << 20,
   rowGroupRows: 2_000,
   maxMergeRows: 100_000,
   maxRowsPerFile: 200_000,

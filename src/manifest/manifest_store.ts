@@ -1,5 +1,6 @@
 import { type Bucket, lastPassKey, manifestKey } from '../storage/index.js'
 import { type Manifest, type PassSummary, emptyManifest } from './manifest.js'
+import { UnknownManifestFormat, decodeManifest, encodeManifest } from './manifest_codec.js'
 
 export class ManifestError extends Error {
   override name = 'ManifestError'
@@ -35,16 +36,21 @@ export async function loadManifest(bucket: Bucket, prefix: string, now: number):
   const body = await bucket.get(manifestKey(prefix))
   if (!body) return { manifest: emptyManifest(now), etag: null }
   const text = await body.text()
-  let manifest: Manifest
+  let parsed: unknown
   try {
-    manifest = JSON.parse(text) as Manifest
+    parsed = JSON.parse(text)
   } catch (e) {
     throw new ManifestError(`${manifestKey(prefix)} is not valid JSON (${(e as Error).message}); ` +
       'restore it from R2 object versioning or a backup')
   }
-  if (manifest.format !== 1) {
-    throw new ManifestError(`${manifestKey(prefix)} has format ${String(manifest.format)}; ` +
-      'this version of parquedb reads format 1')
+  let manifest: Manifest
+  try {
+    manifest = decodeManifest(parsed)
+  } catch (e) {
+    const name = manifestKey(prefix)
+    if (e instanceof UnknownManifestFormat) throw new ManifestError(`${name} has ${e.message}: upgrade parquedb`)
+    throw new ManifestError(`${name} is not a valid format-2 manifest (${(e as Error).message}); ` +
+      'restore it from R2 object versioning or a backup')
   }
   manifest.garbage ??= []
   manifest.recompact ??= []
@@ -60,7 +66,8 @@ export async function commitManifest(
   bucket: Bucket, prefix: string, loaded: LoadedManifest, next: Manifest,
 ): Promise<string | null> {
   next.version = loaded.manifest.version + 1
-  const stored = await bucket.put(manifestKey(prefix), JSON.stringify(next), {
+  // Written in the compact format (manifest_codec.ts); the model in memory stays the same.
+  const stored = await bucket.put(manifestKey(prefix), JSON.stringify(encodeManifest(next)), {
     onlyIf: loaded.etag === null ? { etagDoesNotMatch: '*' } : { etagMatches: loaded.etag },
   })
   return stored ? stored.etag : null

@@ -10,7 +10,7 @@ export { isBucket, openBucket, type StorageOption, workersEnvBinding } from './o
 export { listAll } from './list_all.js'
 export {
   batchQuarantineKey, createdAtOfKey, dataFileKey, dataPrefix, isOwnKey, lastPassKey, manifestKey, manifestListKey,
-  parseSegmentKey, PARTITION_MS, partitionOf, partitionRange, randomId, segmentIdOfKey, segmentKey,
+  parseSegmentKey, PARTITION_MS, partitionOf, partitionOfKey, partitionRange, randomId, segmentIdOfKey, segmentKey,
   segmentQuarantineKey, tableManifestKey, tableMetadataKey, tableMetadataPrefix, versionHintKey, walPrefix,
 } from './layout.js'
 export { DEFAULT_CONCURRENCY, mapLimit, mapWeighted } from './concurrency.js'

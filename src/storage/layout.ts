@@ -114,6 +114,11 @@ export function dataFileKey(t: DataFileName): string {
   return `${dataPrefix(t.prefix, t.collection)}${t.partition}/${pad(t.createdAt)}-L${t.level}-${randomId()}.parquet`
 }
 
+/** The partition a data file's key names: the two folders above its name (`dt=…/hour=…`; see dataFileKey). */
+export function partitionOfKey(key: string): string {
+  return key.split('/').slice(-3, -1).join('/')
+}
+
 /**
  * The creation time a data file's or Iceberg Avro file's name carries; the orphan sweep ages files by it.
  */

@@ -127,7 +127,8 @@ describe('compaction', () => {
   it('tiered merges: an active hour merges only its L0 files at maxL0Files; a quiet hour becomes one file', async () => {
     const bucket = new MemoryBucket()
     const clock = { now: T0 + 30 * 60_000 }
-    const db = DB({ TailEvents }, { storage: bucket, now: () => clock.now, compaction: { maxL0Files: 4 } })
+    // Each pass folds the WAL (holdWalMs 0): this is about the merge tiers, not the WAL hold.
+    const db = DB({ TailEvents }, { storage: bucket, now: () => clock.now, compaction: { maxL0Files: 4, holdWalMs: 0 } })
     const files = async () => (await loadManifest(bucket, '', 0)).manifest.collections.TailEvents!.files
     const batch = async (seed: number) => { await db.TailEvents.bulkCreate(makeEvents(50, { start: T0, spanMs: HOUR, seed })); await db.compact() }
     for (let i = 0; i < 3; i++) await batch(i)

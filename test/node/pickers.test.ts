@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  fitsPartitionBudget, MAX_MERGE_INPUTS, type MergePolicy, pickExpired, pickIngestSegments, pickMerge, pickMergeBatch,
+  fitsPartitionBudget, holdsWal, MAX_MERGE_INPUTS, type MergePolicy, pickExpired, pickIngestSegments, pickMerge, pickMergeBatch,
   pickViewRebuild,
 } from '../../src/compactor/pickers.js'
 import { type DataFile, type Manifest, emptyManifest } from '../../src/manifest/index.js'
@@ -47,6 +47,14 @@ describe('pickMerge', () => {
     expect(pick).toEqual({ partition: P9, files: oldestFirst, forced: false, last: true })
     // L1 files in an active partition are left alone.
     expect(pickMerge(store({ E: three.concat(file(P9, { level: 1 })) }), 'E', POLICY, active)).toBeNull()
+  })
+
+  it('an hour that has ended but is not quiet yet waits for its final merge, unless late rows pile up', () => {
+    const ended = T + HOUR + 5 * 60_000 // hour 09 is over; quiet at 10:10
+    const four = [file(P9), file(P9), file(P9), file(P9)]
+    expect(pickMerge(store({ E: four }), 'E', POLICY, ended)).toBeNull()
+    const eight = [...four, file(P9), file(P9), file(P9), file(P9)]
+    expect(pickMerge(store({ E: eight }), 'E', POLICY, ended)?.files.length).toBe(8)
   })
 
   it('a quiet partition merges any two small files; full ones (half of maxMergeRows or MERGE_FILE_BYTES) never', () => {
@@ -144,6 +152,29 @@ describe('pickViewRebuild', () => {
     m.recompact[0]!.redefine = true
     expect(pickViewRebuild(m, [view('V')], keepAll)?.skip).toBe(false)
     expect(pickViewRebuild(m, [view('V')], () => T + HOUR)?.skip).toBe(true)
+  })
+})
+
+describe('holdsWal', () => {
+  const policy = { holdWalMs: 4 * 60_000, holdWalSegments: 3, holdWalBytes: 1000, quietAfterMs: 10 * 60_000 }
+  const now = T + 30 * 60_000 // inside hour 09
+  const seg = (i: number, extra: Partial<SegmentRef> = {}): SegmentRef =>
+    ({ key: `wal/E/${i}`, collection: 'E', ingestedAt: now, minTime: now - 1000, maxTime: now, id: `${i}`, size: 100, ...extra })
+  const recent = now - 60_000
+
+  it('holds the rows of active hours while the last fold is younger than holdWalMs', () => {
+    expect(holdsWal([seg(1), seg(2)], recent, now, policy)).toBe(true)
+    // A fold holdWalMs ago or more, or none known (a first pass, or older than the consumed list): fold.
+    expect(holdsWal([seg(1)], now - policy.holdWalMs, now, policy)).toBe(false)
+    expect(holdsWal([seg(1)], undefined, now, policy)).toBe(false)
+    expect(holdsWal([], recent, now, policy)).toBe(false)
+    expect(holdsWal([seg(1)], recent, now, { ...policy, holdWalMs: 0 })).toBe(false)
+  })
+
+  it('folds at once at holdWalSegments segments, holdWalBytes bytes, or any row of a quiet hour', () => {
+    expect(holdsWal([seg(1), seg(2), seg(3)], recent, now, policy)).toBe(false)
+    expect(holdsWal([seg(1), seg(2, { size: 900 })], recent, now, policy)).toBe(false)
+    expect(holdsWal([seg(1), seg(2, { minTime: T - HOUR })], recent, now, policy)).toBe(false)
   })
 })
 
