@@ -58,7 +58,9 @@ export async function writeDataFile(
       for (const e of variantGroups) delete e.logical_type
     }
     variants.reset()
-    for (const c of columnData) if (c.type === 'VARIANT') c.data = variants.encodeColumn(c.data as unknown[])
+    for (const [i, c] of columnData.entries()) {
+      if (c.type === 'VARIANT') c.data = variants.encodeColumn(c.data as unknown[], columns.masks[i])
+    }
     // Parquet's own row-group statistics truncate long strings too (min a prefix, max rounded up).
     pq ??= new ParquetWriter({
       writer,
@@ -189,7 +191,7 @@ class StatsCollector {
 
   /**
    * Takes one row group as built for the writer (`data`, ColumnBuilder's columns: timestamps as
-   * Dates, INT64 as BigInt, promoted columns filled) and its rows, column by column.
+   * epoch ms, INT64 as BigInt, promoted columns filled) and its rows, column by column.
    */
   addGroup(data: readonly unknown[][], rows: readonly StoredRow[]): void {
     this.rows += rows.length
@@ -198,8 +200,7 @@ class StatsCollector {
       const s = c.stats
       for (let i = 0; i < values.length; i++) {
         let v = values[i]
-        if (v instanceof Date) v = v.getTime()
-        else if (typeof v === 'bigint') v = Number(v)
+        if (typeof v === 'bigint') v = Number(v)
         if (typeof v !== 'string' && typeof v !== 'number') { s.nulls++; continue }
         if (s.min === null || (compareSame(v, s.min) ?? 0) < 0) s.min = v
         if (s.max === null || (compareSame(v, s.max) ?? 0) > 0) s.max = v

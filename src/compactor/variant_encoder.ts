@@ -1,4 +1,5 @@
 import { compareStrings } from '../expr/index.js'
+import { type PromotionMask, isPromotedValue } from '../schema/index.js'
 import { utf8Length } from '../storage/index.js'
 
 /** One row of a VARIANT column as Parquet stores it: the key dictionary and the value. */
@@ -25,6 +26,7 @@ export class VariantEncoder {
   private readonly utf8 = new TextEncoder()
   private readonly fieldPool: number[][] = []
   private readonly valuePool: unknown[][] = []
+  private readonly maskPool: (PromotionMask | undefined)[][] = []
   private depth = 0
 
   /** Starts a new row group: the values handed out before are no longer valid. */
@@ -32,8 +34,11 @@ export class VariantEncoder {
     this.at = 0
   }
 
-  /** The column's rows, `undefined` kept as a missing (Parquet null) row. */
-  encodeColumn(values: readonly unknown[]): (EncodedVariant | undefined)[] {
+  /**
+   * The column's rows, `undefined` kept as a missing (Parquet null) row. With a `mask`, the
+   * promoted places it names are written as variant nulls (layout 2), the values left unchanged.
+   */
+  encodeColumn(values: readonly unknown[], mask?: PromotionMask): (EncodedVariant | undefined)[] {
     const keys = new Set<string>()
     for (const v of values) collectKeys(v, keys)
     const dictionary = [...keys].sort(compareStrings)
@@ -44,10 +49,10 @@ export class VariantEncoder {
     for (let i = 0; i < values.length; i++) {
       const v = values[i]
       if (v === undefined) continue
-      const size = this.sizeOf(v, ids)
+      const size = this.sizeOf(v, ids, mask)
       this.ensure(size)
       const start = this.at
-      this.write(v, ids)
+      this.write(v, ids, mask)
       this.sizes.clear()
       out[i] = { metadata, value: this.buf.subarray(start, this.at) }
     }
@@ -75,7 +80,7 @@ export class VariantEncoder {
   }
 
   /** The encoded size of `v`; each container's data size is recorded in `sizes`. */
-  private sizeOf(v: unknown, ids: ReadonlyMap<string, number>): number {
+  private sizeOf(v: unknown, ids: ReadonlyMap<string, number>, mask: PromotionMask | undefined): number {
     if (v === null || v === undefined || typeof v === 'boolean') return 1
     if (typeof v === 'number') return 1 + numberWidth(v)
     if (typeof v === 'string') {
@@ -86,14 +91,18 @@ export class VariantEncoder {
     let count = 0
     let maxId = 0
     if (Array.isArray(v)) {
-      for (const x of v) data += this.sizeOf(x, ids)
+      for (let i = 0; i < v.length; i++) {
+        const at = mask?.indexes.get(i)
+        data += at && isPromotedValue(at.leaf, v[i]) ? 1 : this.sizeOf(v[i], ids, at)
+      }
       count = v.length
     } else {
       const o = v as Record<string, unknown>
       for (const k in o) {
         const x = o[k]
         if (x === undefined) continue
-        data += this.sizeOf(x, ids)
+        const at = mask?.keys.get(k)
+        data += at && isPromotedValue(at.leaf, x) ? 1 : this.sizeOf(x, ids, at)
         maxId = Math.max(maxId, ids.get(k)!)
         count++
       }
@@ -103,15 +112,15 @@ export class VariantEncoder {
     return head + (count + 1) * widthOf(data) + data
   }
 
-  private write(v: unknown, ids: ReadonlyMap<string, number>): void {
+  private write(v: unknown, ids: ReadonlyMap<string, number>, mask: PromotionMask | undefined): void {
     if (v === null || v === undefined) return this.byte(0)
     if (v === true) return this.byte(1 << 2)
     if (v === false) return this.byte(2 << 2)
     if (typeof v === 'number') return this.number(v)
     if (typeof v === 'string') return this.string(v)
     const data = this.sizes.get(v)!
-    if (Array.isArray(v)) return this.array(v, data, ids)
-    this.object(v as Record<string, unknown>, data, ids)
+    if (Array.isArray(v)) return this.array(v, data, ids, mask)
+    this.object(v as Record<string, unknown>, data, ids, mask)
   }
 
   private number(v: number): void {
@@ -139,7 +148,9 @@ export class VariantEncoder {
   }
 
   /** Header, count, offsets, then the elements, whose sizes the offsets are computed from. */
-  private array(v: readonly unknown[], data: number, ids: ReadonlyMap<string, number>): void {
+  private array(
+    v: readonly unknown[], data: number, ids: ReadonlyMap<string, number>, mask: PromotionMask | undefined,
+  ): void {
     const large = v.length > 255
     const width = widthOf(data)
     this.byte(((width - 1) | (large ? 1 : 0) << 2) << 2 | 3)
@@ -149,31 +160,39 @@ export class VariantEncoder {
     const start = this.at
     for (let i = 0; i < v.length; i++) {
       this.uintAt(offsets + i * width, this.at - start, width)
-      this.write(v[i], ids)
+      const at = mask?.indexes.get(i)
+      this.write(at && isPromotedValue(at.leaf, v[i]) ? null : v[i], ids, at)
     }
     this.uintAt(offsets + v.length * width, this.at - start, width)
   }
 
   /** Fields by id (the dictionary is sorted, so by name, as the format requires), values in that order. */
-  private object(o: Record<string, unknown>, data: number, ids: ReadonlyMap<string, number>): void {
+  private object(
+    o: Record<string, unknown>, data: number, ids: ReadonlyMap<string, number>, mask: PromotionMask | undefined,
+  ): void {
     // Scratch arrays per nesting depth, reused: an object's fields sorted by id, by insertion
     // (objects have few keys), with their values alongside.
     const depth = this.depth++
     const fields = (this.fieldPool[depth] ??= [])
     const values = (this.valuePool[depth] ??= [])
+    const masks = (this.maskPool[depth] ??= [])
     let n = 0
     for (const k in o) {
-      const x = o[k]
+      let x = o[k]
       if (x === undefined) continue
       const id = ids.get(k)!
+      const at = mask?.keys.get(k)
+      if (at && isPromotedValue(at.leaf, x)) x = null
       let i = n++
       while (i > 0 && fields[i - 1]! > id) {
         fields[i] = fields[i - 1]!
         values[i] = values[i - 1]
+        masks[i] = masks[i - 1]
         i--
       }
       fields[i] = id
       values[i] = x
+      masks[i] = at
     }
     const large = n > 255
     const idWidth = widthOf(n ? fields[n - 1]! : 0)
@@ -186,8 +205,9 @@ export class VariantEncoder {
     const start = this.at
     for (let i = 0; i < n; i++) {
       this.uintAt(offsets + i * width, this.at - start, width)
-      this.write(values[i], ids)
+      this.write(values[i], ids, masks[i])
       values[i] = undefined // let the value go
+      masks[i] = undefined
     }
     this.uintAt(offsets + n * width, this.at - start, width)
     this.depth--
