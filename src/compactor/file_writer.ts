@@ -225,6 +225,9 @@ class StatsCollector {
     for (let i = 0; i < values.length; i++) {
       // A value in the column came by plain property steps, so it is the only one a filter sees.
       if (values[i] !== null) continue
+      // Most rows have nothing under the root (no request, no exceptions): nothing to look for.
+      const root = rows[i]![path[0]!]
+      if (path.length > 1 && (root === null || typeof root !== 'object' || (Array.isArray(root) && !root.length))) continue
       if (!valuesAt(rows[i]!, path).some(v => v !== null && v !== undefined)) continue
       this.misfits.set(column, (this.misfits.get(column) ?? 0) + 1)
     }
