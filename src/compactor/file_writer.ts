@@ -227,7 +227,8 @@ class StatsCollector {
       if (values[i] !== null) continue
       // Most rows have nothing under the root (no request, no exceptions): nothing to look for.
       const root = rows[i]![path[0]!]
-      if (path.length > 1 && (root === null || typeof root !== 'object' || (Array.isArray(root) && !root.length))) continue
+      const empty = root === null || typeof root !== 'object' || (Array.isArray(root) && !root.length)
+      if (empty && path.length > 1) continue
       if (!valuesAt(rows[i]!, path).some(v => v !== null && v !== undefined)) continue
       this.misfits.set(column, (this.misfits.get(column) ?? 0) + 1)
     }
