@@ -8,7 +8,7 @@ import {
 } from '../schema/index.js'
 import { type Bucket, dataFileKey, mapLimit } from '../storage/index.js'
 import { FILES_IN_MEMORY } from './concurrency.js'
-import { ROW_GROUP_BYTES, estimateBytes } from './row_bytes.js'
+import { ROW_GROUP_BYTES, RowMeter } from './row_bytes.js'
 import { STAT_STRING_UNITS, lowerBound, upperBound } from './string_bounds.js'
 import { VariantEncoder } from './variant_encoder.js'
 
@@ -40,6 +40,7 @@ export async function writeDataFile(
 ): Promise<DataFile | null> {
   const stats = new StatsCollector(schema)
   const columns = new ColumnBuilder(schema)
+  const meter = new RowMeter(schema.fields)
   const writer = new ByteWriter()
   let pq: ParquetWriter | undefined
   let elements: SchemaElement[] | undefined
@@ -50,6 +51,7 @@ export async function writeDataFile(
   const flush = async () => {
     stats.addGroup(columns.data, group)
     const columnData = columns.take()
+    const keys = meter.take()
     if (!pq) {
       elements = schemaFromColumnData({ columnData })
       // The VARIANT columns arrive encoded (VariantEncoder): the writer sees plain groups of two
@@ -59,7 +61,7 @@ export async function writeDataFile(
     }
     variants.reset()
     for (const [i, c] of columnData.entries()) {
-      if (c.type === 'VARIANT') c.data = variants.encodeColumn(c.data as unknown[], columns.masks[i])
+      if (c.type === 'VARIANT') c.data = variants.encodeColumn(c.data as unknown[], columns.masks[i], keys[i])
     }
     // Parquet's own row-group statistics truncate long strings too (min a prefix, max rounded up).
     pq ??= new ParquetWriter({
@@ -86,7 +88,7 @@ export async function writeDataFile(
     // A promoted value counts twice, as it did when layout 1 stored it twice: reading a group back
     // decodes it from its column apart from its variant, and the writer keeps an encoded copy. Groups
     // stay the size whose memory was measured (row_group_bytes.test.ts: 8 inputs under a 32 MB heap).
-    groupBytes += estimateBytes(row) + columns.add(row)
+    groupBytes += meter.measure(row) + columns.add(row)
     group.push(row)
     return group.length >= target.rowGroupRows || groupBytes >= ROW_GROUP_BYTES
   }

@@ -41,10 +41,17 @@ export class VariantEncoder {
   /**
    * The column's rows, `undefined` kept as a missing (Parquet null) row. With a `mask`, the
    * promoted places it names are written as variant nulls (layout 2), the values left unchanged.
+   * `collected`: the keys under the values, when the caller gathered them already (RowMeter).
    */
-  encodeColumn(values: readonly unknown[], mask?: PromotionMask): (EncodedVariant | undefined)[] {
-    const keys = new Set<string>()
-    for (const v of values) collectKeys(v, keys)
+  encodeColumn(
+    values: readonly unknown[], mask?: PromotionMask, collected?: ReadonlySet<string>,
+  ): (EncodedVariant | undefined)[] {
+    let keys = collected
+    if (!keys) {
+      const all = new Set<string>()
+      for (const v of values) collectKeys(v, all)
+      keys = all
+    }
     const dictionary = [...keys].sort(compareStrings)
     const ids = new Map<string, number>()
     for (let i = 0; i < dictionary.length; i++) ids.set(dictionary[i]!, i)
