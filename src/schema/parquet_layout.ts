@@ -1,7 +1,7 @@
 import type { ColumnSource } from 'hyparquet-writer'
 import type { CollectionSchema, PromotedColumn } from './collection_schema.js'
 import type { FieldSpec } from './field_types.js'
-import { promotedValue, type StoredRow } from './row_codec.js'
+import { type StoredRow, typedValue } from './row_codec.js'
 
 /** A Parquet column as the writer needs it, minus the data. */
 export type ColumnSpec = Omit<ColumnSource, 'data'>
@@ -175,10 +175,7 @@ export function promotionMasks(promoted: readonly PromotedColumn[]): Map<string,
 
 /** Whether a mask leaf takes `v` out of its VARIANT: promotedValue would return it for one of its types. */
 export function isPromotedValue(leaf: readonly ('string' | 'int' | 'double')[], v: unknown): boolean {
-  for (const type of leaf) {
-    if (type === 'string' ? typeof v === 'string'
-      : typeof v === 'number' && (type === 'int' ? Number.isSafeInteger(v) : Number.isFinite(v))) return true
-  }
+  for (const type of leaf) if (typedValue(v, type) !== null) return true
   return false
 }
 
@@ -198,11 +195,14 @@ export class ColumnBuilder {
   readonly masks: (PromotionMask | undefined)[]
   private readonly fields: readonly FieldSpec[]
   private readonly promoted: readonly PromotedColumn[]
+  /** The promoted paths' steps, shared prefixes once (event, event.request, …): see PathSteps. */
+  private readonly steps: PathSteps
 
   constructor(schema: CollectionSchema) {
     this.specs = parquetColumns(schema)
     this.fields = schema.fields
     this.promoted = schema.promoted
+    this.steps = new PathSteps(schema.promoted.map(p => p.path))
     this.data = this.specs.map(() => [])
     const masks = promotionMasks(schema.promoted)
     this.masks = this.specs.map((c, i) => (i < schema.fields.length ? masks.get(c.name) : undefined))
@@ -218,9 +218,10 @@ export class ColumnBuilder {
     const data = this.data
     let promotedBytes = 0
     const n = fields.length
+    const found = this.steps.follow(row)
     for (let i = 0; i < this.promoted.length; i++) {
       const p = this.promoted[i]!
-      const v = promotedValue(row, p.path, p.type)
+      const v = typedValue(found[i], p.type)
       data[n + i]!.push(p.type === 'int' && v !== null ? BigInt(v) : v)
       if (v !== null) promotedBytes += typeof v === 'string' ? v.length : 8
     }
@@ -240,6 +241,60 @@ export class ColumnBuilder {
     const out = this.specs.map((c, i) => ({ ...c, data: this.data[i]! }))
     this.data = this.specs.map(() => [])
     return out
+  }
+}
+
+/**
+ * Follows several paths through a row at once, as getPath follows one (own properties; a step of
+ * digits indexes an array), each shared prefix once: TailEvents' seven promotions take 13 steps
+ * per row instead of 23, with no regular expression per array step.
+ */
+class PathSteps {
+  /** Steps in order, each from an earlier step's value (or the row: -1). */
+  private readonly from: number[] = []
+  private readonly key: string[] = []
+  /** The array index a step reads, or -1 when it is not all digits (an array then gives undefined). */
+  private readonly index: number[] = []
+  /** The step each path ends at. */
+  private readonly ends: number[] = []
+  private readonly values: unknown[] = []
+  private readonly found: unknown[]
+
+  constructor(paths: readonly (readonly string[])[]) {
+    const byPrefix = new Map<string, number>()
+    for (const path of paths) {
+      let at = -1
+      for (let i = 0; i < path.length; i++) {
+        const prefix = JSON.stringify(path.slice(0, i + 1))
+        let step = byPrefix.get(prefix)
+        if (step === undefined) {
+          step = this.from.length
+          byPrefix.set(prefix, step)
+          this.from.push(at)
+          this.key.push(path[i]!)
+          this.index.push(/^\d+$/.test(path[i]!) ? Number(path[i]) : -1)
+        }
+        at = step
+      }
+      this.ends.push(at)
+    }
+    this.found = paths.map(() => undefined)
+  }
+
+  /** The value at the end of each path in `row` (undefined where it breaks); the array is reused. */
+  follow(row: StoredRow): readonly unknown[] {
+    const values = this.values
+    for (let i = 0; i < this.from.length; i++) {
+      const from = this.from[i]!
+      const cur: unknown = from < 0 ? row : values[from]
+      let v: unknown
+      if (cur === null || typeof cur !== 'object') v = undefined
+      else if (Array.isArray(cur)) v = this.index[i]! < 0 ? undefined : cur[this.index[i]!]
+      else v = Object.hasOwn(cur, this.key[i]!) ? (cur as Record<string, unknown>)[this.key[i]!] : undefined
+      values[i] = v
+    }
+    for (let i = 0; i < this.ends.length; i++) this.found[i] = values[this.ends[i]!]
+    return this.found
   }
 }
 

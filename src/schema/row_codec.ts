@@ -277,7 +277,11 @@ function errorText(e: unknown): string {
 export function promotedValue(
   row: StoredRow, path: readonly string[], type: 'string' | 'int' | 'double',
 ): string | number | null {
-  const v = getPath(row, path)
+  return typedValue(getPath(row, path), type)
+}
+
+/** What a path holds as a promoted column of `type` takes it: the value, or null for another type. */
+export function typedValue(v: unknown, type: 'string' | 'int' | 'double'): string | number | null {
   if (type === 'string') return typeof v === 'string' ? v : null
   if (type === 'int') return typeof v === 'number' && Number.isSafeInteger(v) ? v : null
   return typeof v === 'number' && Number.isFinite(v) ? v : null
