@@ -60,7 +60,9 @@ function normalizeObject(schema: CollectionSchema, input: unknown): Normalized {
  * has are dropped, and scalars are checked for type. For rows written before a schema change.
  */
 export function recheckStoredRow(schema: CollectionSchema, row: StoredRow): Normalized {
-  const out: StoredRow = {}
+  // A copy of the schema's row shape, every field already there: no map transition nor property
+  // store growth per field (this runs for every row of a pass).
+  const out: StoredRow = { ...rowShape(schema) }
   for (const field of schema.fields) {
     const v = row[field.name]
     if (field.type === 'variant' && !field.array) {
@@ -105,6 +107,19 @@ function scalarAsIs(type: FieldSpec['type'], v: unknown): boolean {
     case 'timestamp': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TIME
     case 'variant': return false
   }
+}
+
+const ROW_SHAPES = new WeakMap<CollectionSchema, StoredRow>()
+
+/** An object with the schema's fields in order, all null: what recheckStoredRow copies and fills. */
+function rowShape(schema: CollectionSchema): StoredRow {
+  let shape = ROW_SHAPES.get(schema)
+  if (!shape) {
+    shape = {}
+    for (const f of schema.fields) shape[f.name] = null
+    ROW_SHAPES.set(schema, shape)
+  }
+  return shape
 }
 
 function normalizeField(field: FieldSpec, value: unknown): { value: unknown } | string {
