@@ -1,6 +1,6 @@
-import type { RowGroup, SchemaElement } from 'hyparquet'
+import type { RowGroup, SchemaElement, Statistics } from 'hyparquet'
 import { ByteWriter, type ColumnSource, ParquetWriter, schemaFromColumnData } from 'hyparquet-writer'
-import { compareSame, valuesAt } from '../expr/index.js'
+import { compareSame, compareStrings, valuesAt } from '../expr/index.js'
 import type { ColumnStats, DataFile } from '../manifest/index.js'
 import {
   type CollectionSchema, ColumnBuilder, LAYOUT_KEY, PARQUET_LAYOUT, type StoredRow, parquetColumns, promotedMetadata,
@@ -8,9 +8,13 @@ import {
 } from '../schema/index.js'
 import { type Bucket, dataFileKey, mapLimit } from '../storage/index.js'
 import { FILES_IN_MEMORY } from './concurrency.js'
-import { ROW_GROUP_BYTES, estimateBytes } from './row_bytes.js'
+import { ROW_GROUP_BYTES, RowMeter } from './row_bytes.js'
 import { STAT_STRING_UNITS, lowerBound, upperBound } from './string_bounds.js'
 import { VariantEncoder } from './variant_encoder.js'
+
+/** A column chunk's statistics as hyparquet-writer writes them (its ChunkStatistics). */
+type ChunkStatistics = Statistics & { nan_count?: bigint }
+type MinMax = Statistics['min_value']
 
 export interface FileTarget {
   prefix: string
@@ -40,6 +44,7 @@ export async function writeDataFile(
 ): Promise<DataFile | null> {
   const stats = new StatsCollector(schema)
   const columns = new ColumnBuilder(schema)
+  const meter = new RowMeter(schema.fields)
   const writer = new ByteWriter()
   let pq: ParquetWriter | undefined
   let elements: SchemaElement[] | undefined
@@ -48,8 +53,12 @@ export async function writeDataFile(
   const variants = new VariantEncoder()
   let variantGroups: SchemaElement[] = []
   const flush = async () => {
-    stats.addGroup(columns.data, group)
     const columnData = columns.take()
+    // The typed columns' Parquet statistics are computed here (groupStatistics), not by the writer.
+    const chunkStats = groupStatistics(columnData)
+    stats.addGroup(columnData, chunkStats, group)
+    for (const c of columnData) c.statistics = false
+    const keys = meter.take()
     if (!pq) {
       elements = schemaFromColumnData({ columnData })
       // The VARIANT columns arrive encoded (VariantEncoder): the writer sees plain groups of two
@@ -58,7 +67,9 @@ export async function writeDataFile(
       for (const e of variantGroups) delete e.logical_type
     }
     variants.reset()
-    for (const c of columnData) if (c.type === 'VARIANT') c.data = variants.encodeColumn(c.data as unknown[])
+    for (const [i, c] of columnData.entries()) {
+      if (c.type === 'VARIANT') c.data = variants.encodeColumn(c.data as unknown[], columns.masks[i], keys[i])
+    }
     // Parquet's own row-group statistics truncate long strings too (min a prefix, max rounded up).
     pq ??= new ParquetWriter({
       writer,
@@ -75,7 +86,13 @@ export async function writeDataFile(
       createdBy: 'parquedb',
     })
     await pq.write({ columnData, rowGroupSize: group.length })
-    boundGroupStats(pq.row_groups.at(-1)!)
+    const written = pq.row_groups.at(-1)!
+    for (const chunk of written.columns) {
+      const path = chunk.meta_data?.path_in_schema
+      const s = path?.length === 1 ? chunkStats.get(path[0]!) : undefined
+      if (s) chunk.meta_data!.statistics = s
+    }
+    boundGroupStats(written)
     group = []
     groupBytes = 0
   }
@@ -84,7 +101,7 @@ export async function writeDataFile(
     // A promoted value counts twice, as it did when layout 1 stored it twice: reading a group back
     // decodes it from its column apart from its variant, and the writer keeps an encoded copy. Groups
     // stay the size whose memory was measured (row_group_bytes.test.ts: 8 inputs under a 32 MB heap).
-    groupBytes += estimateBytes(row) + columns.add(row)
+    groupBytes += meter.measure(row) + columns.add(row)
     group.push(row)
     return group.length >= target.rowGroupRows || groupBytes >= ROW_GROUP_BYTES
   }
@@ -190,26 +207,28 @@ class StatsCollector {
 
   /**
    * Takes one row group as built for the writer (`data`, ColumnBuilder's columns: timestamps as
-   * Dates, INT64 as BigInt, promoted columns filled) and its rows, column by column.
+   * epoch ms, INT64 as BigInt, promoted columns filled), its Parquet statistics (groupStatistics)
+   * and its rows: the file's min/max and null counts fold the groups', misfits look at the rows.
    */
-  addGroup(data: readonly unknown[][], rows: readonly StoredRow[]): void {
+  addGroup(
+    data: readonly ColumnSource[], chunks: ReadonlyMap<string, ChunkStatistics>, rows: readonly StoredRow[],
+  ): void {
     this.rows += rows.length
     for (const c of this.cols) {
-      const values = data[c.index]!
+      const g = chunks.get(c.name)!
       const s = c.stats
-      for (let i = 0; i < values.length; i++) {
-        let v = values[i]
-        if (v instanceof Date) v = v.getTime()
-        else if (typeof v === 'bigint') v = Number(v)
-        if (typeof v !== 'string' && typeof v !== 'number') { s.nulls++; continue }
-        if (s.min === null || (compareSame(v, s.min) ?? 0) < 0) s.min = v
-        if (s.max === null || (compareSame(v, s.max) ?? 0) > 0) s.max = v
+      s.nulls += Number(g.null_count)
+      if (g.min_value !== undefined) {
+        const min = typeof g.min_value === 'bigint' ? Number(g.min_value) : g.min_value as string | number
+        const max = typeof g.max_value === 'bigint' ? Number(g.max_value) : g.max_value as string | number
+        if (s.min === null || (compareSame(min, s.min) ?? 0) < 0) s.min = min === 0 ? 0 : min
+        if (s.max === null || (compareSame(max, s.max) ?? 0) > 0) s.max = max
         if (c.time) {
-          if ((v as number) < this.minTime) this.minTime = v as number
-          if ((v as number) > this.maxTime) this.maxTime = v as number
+          if ((min as number) < this.minTime) this.minTime = min as number
+          if ((max as number) > this.maxTime) this.maxTime = max as number
         }
       }
-      if (c.promoted) this.addMisfits(c.name, c.promoted, values, rows)
+      if (c.promoted) this.addMisfits(c.name, c.promoted, data[c.index]!.data as unknown[], rows)
     }
   }
 
@@ -225,6 +244,10 @@ class StatsCollector {
     for (let i = 0; i < values.length; i++) {
       // A value in the column came by plain property steps, so it is the only one a filter sees.
       if (values[i] !== null) continue
+      // Most rows have nothing under the root (no request, no exceptions): nothing to look for.
+      const root = rows[i]![path[0]!]
+      const empty = root === null || typeof root !== 'object' || (Array.isArray(root) && !root.length)
+      if (empty && path.length > 1) continue
       if (!valuesAt(rows[i]!, path).some(v => v !== null && v !== undefined)) continue
       this.misfits.set(column, (this.misfits.get(column) ?? 0) + 1)
     }
@@ -245,4 +268,38 @@ class StatsCollector {
     }
     return out
   }
+}
+
+/**
+ * The Parquet statistics of a row group's typed columns, as hyparquet-writer computes them (so the
+ * footer is the same): min and max in its order (numbers and BigInt by value, strings by code point,
+ * false before true; a min of 0 is -0), nulls counted, and NaNs for DOUBLE (counted, not bounds).
+ * Computed here with a plain loop: the writer's own iterated with an allocation per value, and the
+ * file's statistics (StatsCollector) fold these instead of looking at every value again.
+ */
+function groupStatistics(columns: readonly ColumnSource[]): Map<string, ChunkStatistics> {
+  const out = new Map<string, ChunkStatistics>()
+  for (const c of columns) {
+    if (c.type === 'VARIANT') continue
+    const values = c.data as readonly unknown[]
+    let min: unknown
+    let max: unknown
+    let nulls = 0
+    let nans = 0
+    const strings = c.type === 'STRING'
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      if (v === null || v === undefined) { nulls++; continue }
+      if (v !== v) { nans++; continue } // NaN
+      if (min === undefined) { min = max = v; continue }
+      if (strings ? compareStrings(v as string, min as string) < 0 : (v as number) < (min as number)) min = v
+      if (strings ? compareStrings(v as string, max as string) > 0 : (v as number) > (max as number)) max = v
+    }
+    if (min === 0) min = -0
+    if (max === 0) max = 0
+    const s: ChunkStatistics = { min_value: min as MinMax, max_value: max as MinMax, null_count: BigInt(nulls) }
+    if (c.type === 'DOUBLE') s.nan_count = BigInt(nans)
+    out.set(c.name, s)
+  }
+  return out
 }

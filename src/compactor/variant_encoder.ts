@@ -1,4 +1,5 @@
 import { compareStrings } from '../expr/index.js'
+import { type PromotionMask, isPromotedValue } from '../schema/index.js'
 import { utf8Length } from '../storage/index.js'
 
 /** One row of a VARIANT column as Parquet stores it: the key dictionary and the value. */
@@ -15,16 +16,21 @@ export interface EncodedVariant {
  * views into it, valid until the next `reset()` (the writer copies them into its pages first).
  * hyparquet-writer's own encoder allocated a fresh, doubling buffer per value and per nested
  * container: 23 % of a pass's CPU, most of its garbage.
+ *
+ * One walk per value: a container reserves room for its header with the widest offsets, writes
+ * its elements after it, then moves them back to where the header of the widths they need ends
+ * (a native copyWithin of a few hundred bytes, cheaper than measuring every value first).
  */
 export class VariantEncoder {
   private buf = new Uint8Array(1 << 16)
   private view = new DataView(this.buf.buffer)
   private at = 0
-  /** Data sizes (after header and offsets) of the containers of the value being written. */
-  private readonly sizes = new Map<object, number>()
   private readonly utf8 = new TextEncoder()
+  /** Scratch arrays per nesting depth, reused: an object's field ids, values and masks; offsets. */
   private readonly fieldPool: number[][] = []
   private readonly valuePool: unknown[][] = []
+  private readonly maskPool: (PromotionMask | undefined)[][] = []
+  private readonly offsetPool: number[][] = []
   private depth = 0
 
   /** Starts a new row group: the values handed out before are no longer valid. */
@@ -32,10 +38,20 @@ export class VariantEncoder {
     this.at = 0
   }
 
-  /** The column's rows, `undefined` kept as a missing (Parquet null) row. */
-  encodeColumn(values: readonly unknown[]): (EncodedVariant | undefined)[] {
-    const keys = new Set<string>()
-    for (const v of values) collectKeys(v, keys)
+  /**
+   * The column's rows, `undefined` kept as a missing (Parquet null) row. With a `mask`, the
+   * promoted places it names are written as variant nulls (layout 2), the values left unchanged.
+   * `collected`: the keys under the values, when the caller gathered them already (RowMeter).
+   */
+  encodeColumn(
+    values: readonly unknown[], mask?: PromotionMask, collected?: ReadonlySet<string>,
+  ): (EncodedVariant | undefined)[] {
+    let keys = collected
+    if (!keys) {
+      const all = new Set<string>()
+      for (const v of values) collectKeys(v, all)
+      keys = all
+    }
     const dictionary = [...keys].sort(compareStrings)
     const ids = new Map<string, number>()
     for (let i = 0; i < dictionary.length; i++) ids.set(dictionary[i]!, i)
@@ -44,11 +60,8 @@ export class VariantEncoder {
     for (let i = 0; i < values.length; i++) {
       const v = values[i]
       if (v === undefined) continue
-      const size = this.sizeOf(v, ids)
-      this.ensure(size)
       const start = this.at
-      this.write(v, ids)
-      this.sizes.clear()
+      this.write(v, ids, mask)
       out[i] = { metadata, value: this.buf.subarray(start, this.at) }
     }
     return out
@@ -74,48 +87,20 @@ export class VariantEncoder {
     return this.buf.subarray(start, this.at)
   }
 
-  /** The encoded size of `v`; each container's data size is recorded in `sizes`. */
-  private sizeOf(v: unknown, ids: ReadonlyMap<string, number>): number {
-    if (v === null || v === undefined || typeof v === 'boolean') return 1
-    if (typeof v === 'number') return 1 + numberWidth(v)
-    if (typeof v === 'string') {
-      const n = utf8Length(v)
-      return n <= 63 ? 1 + n : 5 + n
-    }
-    let data = 0
-    let count = 0
-    let maxId = 0
-    if (Array.isArray(v)) {
-      for (const x of v) data += this.sizeOf(x, ids)
-      count = v.length
-    } else {
-      const o = v as Record<string, unknown>
-      for (const k in o) {
-        const x = o[k]
-        if (x === undefined) continue
-        data += this.sizeOf(x, ids)
-        maxId = Math.max(maxId, ids.get(k)!)
-        count++
-      }
-    }
-    this.sizes.set(v, data)
-    const head = 1 + (count > 255 ? 4 : 1) + (Array.isArray(v) ? 0 : count * widthOf(maxId))
-    return head + (count + 1) * widthOf(data) + data
-  }
-
-  private write(v: unknown, ids: ReadonlyMap<string, number>): void {
-    if (v === null || v === undefined) return this.byte(0)
-    if (v === true) return this.byte(1 << 2)
-    if (v === false) return this.byte(2 << 2)
-    if (typeof v === 'number') return this.number(v)
+  private write(v: unknown, ids: ReadonlyMap<string, number>, mask: PromotionMask | undefined): void {
     if (typeof v === 'string') return this.string(v)
-    const data = this.sizes.get(v)!
-    if (Array.isArray(v)) return this.array(v, data, ids)
-    this.object(v as Record<string, unknown>, data, ids)
+    if (typeof v === 'number') return this.number(v)
+    if (v === null || v === undefined || typeof v === 'boolean') {
+      this.ensure(1)
+      return this.byte(v === true ? 1 << 2 : v === false ? 2 << 2 : 0)
+    }
+    if (Array.isArray(v)) return this.array(v, ids, mask)
+    this.object(v as Record<string, unknown>, ids, mask)
   }
 
   private number(v: number): void {
     const width = numberWidth(v)
+    this.ensure(1 + width)
     if (width === 8) {
       this.byte(7 << 2)
       this.view.setFloat64(this.at, v, true)
@@ -129,7 +114,9 @@ export class VariantEncoder {
   }
 
   private string(v: string): void {
+    if (v.length <= ASCII_LOOP_UNITS && this.ascii(v)) return
     const n = utf8Length(v)
+    this.ensure(5 + n)
     if (n <= 63) this.byte(n << 2 | 1)
     else {
       this.byte(16 << 2)
@@ -138,59 +125,114 @@ export class VariantEncoder {
     this.at += this.utf8.encodeInto(v, this.buf.subarray(this.at)).written
   }
 
-  /** Header, count, offsets, then the elements, whose sizes the offsets are computed from. */
-  private array(v: readonly unknown[], data: number, ids: ReadonlyMap<string, number>): void {
-    const large = v.length > 255
-    const width = widthOf(data)
-    this.byte(((width - 1) | (large ? 1 : 0) << 2) << 2 | 3)
-    this.uint(v.length, large ? 4 : 1)
-    const offsets = this.at
-    this.at += (v.length + 1) * width
-    const start = this.at
-    for (let i = 0; i < v.length; i++) {
-      this.uintAt(offsets + i * width, this.at - start, width)
-      this.write(v[i], ids)
+  /**
+   * Writes an ASCII string (header and bytes) by a loop over its units, faster than TextEncoder for
+   * the short strings events are made of; false, having written nothing that counts, for another.
+   */
+  private ascii(v: string): boolean {
+    const n = v.length
+    const head = n <= 63 ? 1 : 5
+    this.ensure(head + n)
+    const buf = this.buf
+    const at = this.at + head
+    for (let i = 0; i < n; i++) {
+      const c = v.charCodeAt(i)
+      if (c >= 0x80) return false
+      buf[at + i] = c
     }
-    this.uintAt(offsets + v.length * width, this.at - start, width)
+    if (head === 1) this.byte(n << 2 | 1)
+    else {
+      this.byte(16 << 2)
+      this.uint(n, 4)
+    }
+    this.at += n
+    return true
+  }
+
+  /** Header, count, offsets, then the elements. */
+  private array(v: readonly unknown[], ids: ReadonlyMap<string, number>, mask: PromotionMask | undefined): void {
+    const n = v.length
+    const countWidth = n > 255 ? 4 : 1
+    const offsets = (this.offsetPool[this.depth++] ??= [])
+    const start = this.open(1 + countWidth + (n + 1) * 4)
+    const dataStart = this.at
+    for (let i = 0; i < n; i++) {
+      offsets[i] = this.at - dataStart
+      const at = mask?.indexes.get(i)
+      this.write(at && isPromotedValue(at.leaf, v[i]) ? null : v[i], ids, at)
+    }
+    const width = this.close(start, dataStart, 1 + countWidth, n, offsets)
+    this.buf[start] = ((width - 1) | (countWidth === 4 ? 1 : 0) << 2) << 2 | 3
+    this.uintAt(start + 1, n, countWidth)
+    this.depth--
   }
 
   /** Fields by id (the dictionary is sorted, so by name, as the format requires), values in that order. */
-  private object(o: Record<string, unknown>, data: number, ids: ReadonlyMap<string, number>): void {
-    // Scratch arrays per nesting depth, reused: an object's fields sorted by id, by insertion
-    // (objects have few keys), with their values alongside.
+  private object(o: Record<string, unknown>, ids: ReadonlyMap<string, number>, mask: PromotionMask | undefined): void {
+    // An object's fields sorted by id, by insertion (objects have few keys), with their values alongside.
     const depth = this.depth++
     const fields = (this.fieldPool[depth] ??= [])
     const values = (this.valuePool[depth] ??= [])
+    const masks = (this.maskPool[depth] ??= [])
+    const offsets = (this.offsetPool[depth] ??= [])
     let n = 0
     for (const k in o) {
-      const x = o[k]
+      let x = o[k]
       if (x === undefined) continue
       const id = ids.get(k)!
+      const at = mask?.keys.get(k)
+      if (at && isPromotedValue(at.leaf, x)) x = null
       let i = n++
       while (i > 0 && fields[i - 1]! > id) {
         fields[i] = fields[i - 1]!
         values[i] = values[i - 1]
+        masks[i] = masks[i - 1]
         i--
       }
       fields[i] = id
       values[i] = x
+      masks[i] = at
     }
-    const large = n > 255
+    const countWidth = n > 255 ? 4 : 1
     const idWidth = widthOf(n ? fields[n - 1]! : 0)
-    const width = widthOf(data)
-    this.byte(((width - 1) | (idWidth - 1) << 2 | (large ? 1 : 0) << 4) << 2 | 2)
-    this.uint(n, large ? 4 : 1)
-    for (let i = 0; i < n; i++) this.uint(fields[i]!, idWidth)
-    const offsets = this.at
-    this.at += (n + 1) * width
-    const start = this.at
+    const ids0 = 1 + countWidth
+    const start = this.open(ids0 + n * idWidth + (n + 1) * 4)
+    const dataStart = this.at
     for (let i = 0; i < n; i++) {
-      this.uintAt(offsets + i * width, this.at - start, width)
-      this.write(values[i], ids)
+      offsets[i] = this.at - dataStart
+      this.write(values[i], ids, masks[i])
       values[i] = undefined // let the value go
+      masks[i] = undefined
     }
-    this.uintAt(offsets + n * width, this.at - start, width)
+    const width = this.close(start, dataStart, ids0 + n * idWidth, n, offsets)
+    this.buf[start] = ((width - 1) | (idWidth - 1) << 2 | (countWidth === 4 ? 1 : 0) << 4) << 2 | 2
+    this.uintAt(start + 1, n, countWidth)
+    for (let i = 0; i < n; i++) this.uintAt(start + ids0 + i * idWidth, fields[i]!, idWidth)
     this.depth--
+  }
+
+  /** Reserves a container's header with 4-byte offsets; returns where it starts (its elements follow). */
+  private open(reserve: number): number {
+    this.ensure(reserve)
+    const start = this.at
+    this.at += reserve
+    return start
+  }
+
+  /**
+   * Ends a container whose `n` elements were written from `dataStart` (offsets[i] where each
+   * starts): moves them back behind a header of `fixed` bytes and offsets of the width their size
+   * needs, writes the offsets, and returns that width (the caller writes the rest of the header).
+   */
+  private close(start: number, dataStart: number, fixed: number, n: number, offsets: number[]): number {
+    const data = this.at - dataStart
+    const width = widthOf(data)
+    const begin = start + fixed + (n + 1) * width
+    if (begin < dataStart) this.buf.copyWithin(begin, dataStart, this.at)
+    for (let i = 0; i < n; i++) this.uintAt(start + fixed + i * width, offsets[i]!, width)
+    this.uintAt(start + fixed + n * width, data, width)
+    this.at = begin + data
+    return width
   }
 
   private ensure(size: number): void {
@@ -229,6 +271,9 @@ function collectKeys(v: unknown, keys: Set<string>): void {
     collectKeys(o[k], keys)
   }
 }
+
+/** Strings up to this many units are written by a JavaScript loop when they are ASCII. */
+const ASCII_LOOP_UNITS = 256
 
 /** Bytes of a number's payload: int8/16/32 for integers that fit, else a double (8). */
 function numberWidth(v: number): number {

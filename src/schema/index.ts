@@ -7,5 +7,5 @@ export { getPath } from './path.js'
 export {
   LAYOUT_KEY, PARQUET_LAYOUT, PARQUET_LAYOUTS_READ, PROMOTED_KEY, ParquetLayoutError, fromParquetRecord, layoutOf,
   parquetColumns, promotedColumnsFor, promotedMetadata, promotedOf, promotionDigest, samePromotion, statColumns,
-  toParquetRecord, ColumnBuilder, type FilePromotion,
+  toParquetRecord, ColumnBuilder, type FilePromotion, type PromotionMask, isPromotedValue,
 } from './parquet_layout.js'

@@ -1,7 +1,7 @@
 import type { ColumnSource } from 'hyparquet-writer'
 import type { CollectionSchema, PromotedColumn } from './collection_schema.js'
 import type { FieldSpec } from './field_types.js'
-import { promotedValue, type StoredRow } from './row_codec.js'
+import { type StoredRow, typedValue } from './row_codec.js'
 
 /** A Parquet column as the writer needs it, minus the data. */
 export type ColumnSpec = Omit<ColumnSource, 'data'>
@@ -156,25 +156,82 @@ export function layoutOf(kv: readonly { key: string; value?: string }[] | undefi
 }
 
 /**
+ * The promoted paths under one VARIANT field, as a tree the VARIANT encoder walks along with a value:
+ * where it reaches a `leaf` by plain property steps (array elements by index, object keys own) and
+ * the value there is of a promoted type, it writes a variant null in its place (layout 2). That is
+ * exactly where promotedValue finds the column's value, so a value is stored once, in its column.
+ */
+export interface PromotionMask {
+  /** The promoted types of the path ending here (two promotions may share a path). */
+  leaf: ('string' | 'int' | 'double')[]
+  keys: Map<string, PromotionMask>
+  /** Children for array elements: a path step of digits (`exceptions.0.name`). */
+  indexes: Map<number, PromotionMask>
+}
+
+/** The masks of a schema's promotions, by the VARIANT field they start in. */
+export function promotionMasks(promoted: readonly PromotedColumn[]): Map<string, PromotionMask> {
+  const roots = new Map<string, PromotionMask>()
+  const node = (): PromotionMask => ({ leaf: [], keys: new Map(), indexes: new Map() })
+  for (const p of promoted) {
+    const [root, ...rest] = p.path
+    let cur = roots.get(root!) ?? node()
+    roots.set(root!, cur)
+    let parents = [cur]
+    for (const step of rest) {
+      // getPath reads a step as an object key, and as an array index when it is all digits.
+      const next: PromotionMask[] = []
+      for (const at of parents) {
+        const child = at.keys.get(step) ?? node()
+        at.keys.set(step, child)
+        next.push(child)
+        if (/^\d+$/.test(step)) {
+          const i = Number(step)
+          const item = at.indexes.get(i) ?? node()
+          at.indexes.set(i, item)
+          next.push(item)
+        }
+      }
+      parents = next
+    }
+    for (const at of parents) if (!at.leaf.includes(p.type)) at.leaf.push(p.type)
+  }
+  return roots
+}
+
+/** Whether a mask leaf takes `v` out of its VARIANT: promotedValue would return it for one of its types. */
+export function isPromotedValue(leaf: readonly ('string' | 'int' | 'double')[], v: unknown): boolean {
+  for (const type of leaf) if (typedValue(v, type) !== null) return true
+  return false
+}
+
+/**
  * Rows → the column arrays the Parquet writer takes, appended one row at a time with no record per
- * row: Dates for timestamps, BigInt for INT64, the promoted columns filled and their values replaced
- * by null inside the VARIANT (layout 2). An empty array or a null variant is a missing value (a
- * Parquet null): the writer encodes nothing for it, and it reads back as [] or null as before. The
- * rows are not changed: the objects on a promoted path are copied, nothing else.
+ * row: epoch milliseconds for timestamps (the writer's TIMESTAMP_MILLIS takes numbers), BigInt for
+ * INT64, the promoted columns filled. The VARIANT columns keep the rows' own values: `masks` says
+ * which places inside them the encoder writes as null (layout 2), so nothing is copied. An empty
+ * array or a null variant is a missing value (a Parquet null): the writer encodes nothing for it,
+ * and it reads back as [] or null as before. The rows are not changed.
  */
 export class ColumnBuilder {
   readonly specs: ColumnSpec[]
   /** One array per column of `specs`, in order: the fields, then the promoted columns. */
   data: unknown[][]
+  /** Per column of `specs`: the promotions inside it, for its VARIANT encoding (PromotionMask). */
+  readonly masks: (PromotionMask | undefined)[]
   private readonly fields: readonly FieldSpec[]
   private readonly promoted: readonly PromotedColumn[]
-  private readonly copies = new Set<unknown>()
+  /** The promoted paths' steps, shared prefixes once (event, event.request, …): see PathSteps. */
+  private readonly steps: PathSteps
 
   constructor(schema: CollectionSchema) {
     this.specs = parquetColumns(schema)
     this.fields = schema.fields
     this.promoted = schema.promoted
+    this.steps = new PathSteps(schema.promoted.map(p => p.path))
     this.data = this.specs.map(() => [])
+    const masks = promotionMasks(schema.promoted)
+    this.masks = this.specs.map((c, i) => (i < schema.fields.length ? masks.get(c.name) : undefined))
   }
 
   get length(): number {
@@ -185,28 +242,20 @@ export class ColumnBuilder {
   add(row: StoredRow): number {
     const fields = this.fields
     const data = this.data
-    let rooted: Map<string, Record<string, unknown>> | undefined
     let promotedBytes = 0
     const n = fields.length
+    const found = this.steps.follow(row)
     for (let i = 0; i < this.promoted.length; i++) {
       const p = this.promoted[i]!
-      const v = promotedValue(row, p.path, p.type)
+      const v = typedValue(found[i], p.type)
       data[n + i]!.push(p.type === 'int' && v !== null ? BigInt(v) : v)
-      if (v === null) continue
-      promotedBytes += typeof v === 'string' ? v.length : 8
-      // promotedValue found it by plain property steps, so every container on the path exists.
-      const root = p.path[0]!
-      const top = (rooted ??= new Map()).get(root) ?? copyOf(row[root])
-      rooted.set(root, top)
-      clearAt(top, p.path, this.copies)
+      if (v !== null) promotedBytes += typeof v === 'string' ? v.length : 8
     }
-    this.copies.clear()
     for (let i = 0; i < n; i++) {
       const f = fields[i]!
-      let v = rooted?.get(f.name) ?? row[f.name]
+      let v = row[f.name]
       if (v === null || v === undefined) v = f.array || f.type === 'variant' ? undefined : null
       else if (f.array) v = (v as unknown[]).length ? v : undefined
-      else if (f.type === 'timestamp') v = new Date(v as number)
       else if (f.type === 'int') v = BigInt(v as number) // INT64 columns take BigInt
       data[i]!.push(v)
     }
@@ -221,35 +270,82 @@ export class ColumnBuilder {
   }
 }
 
-/** A shallow copy of an object or array (a variant root about to lose a promoted value). */
-function copyOf(v: unknown): Record<string, unknown> {
-  return (Array.isArray(v) ? v.slice() : { ...(v as Record<string, unknown>) }) as Record<string, unknown>
+/**
+ * Follows several paths through a row at once, as getPath follows one (own properties; a step of
+ * digits indexes an array), each shared prefix once: TailEvents' seven promotions take 13 steps
+ * per row instead of 23, with no regular expression per array step.
+ */
+class PathSteps {
+  /** Steps in order, each from an earlier step's value (or the row: -1). */
+  private readonly from: number[] = []
+  private readonly key: string[] = []
+  /** The array index a step reads, or -1 when it is not all digits (an array then gives undefined). */
+  private readonly index: number[] = []
+  /** The step each path ends at. */
+  private readonly ends: number[] = []
+  private readonly values: unknown[] = []
+  private readonly found: unknown[]
+
+  constructor(paths: readonly (readonly string[])[]) {
+    const byPrefix = new Map<string, number>()
+    for (const path of paths) {
+      let at = -1
+      for (let i = 0; i < path.length; i++) {
+        const prefix = JSON.stringify(path.slice(0, i + 1))
+        let step = byPrefix.get(prefix)
+        if (step === undefined) {
+          step = this.from.length
+          byPrefix.set(prefix, step)
+          this.from.push(at)
+          this.key.push(path[i]!)
+          this.index.push(/^\d+$/.test(path[i]!) ? Number(path[i]) : -1)
+        }
+        at = step
+      }
+      this.ends.push(at)
+    }
+    this.found = paths.map(() => undefined)
+  }
+
+  /** The value at the end of each path in `row` (undefined where it breaks); the array is reused. */
+  follow(row: StoredRow): readonly unknown[] {
+    const values = this.values
+    for (let i = 0; i < this.from.length; i++) {
+      const from = this.from[i]!
+      const cur: unknown = from < 0 ? row : values[from]
+      let v: unknown
+      if (cur === null || typeof cur !== 'object') v = undefined
+      else if (Array.isArray(cur)) v = this.index[i]! < 0 ? undefined : cur[this.index[i]!]
+      else v = Object.hasOwn(cur, this.key[i]!) ? (cur as Record<string, unknown>)[this.key[i]!] : undefined
+      values[i] = v
+    }
+    for (let i = 0; i < this.ends.length; i++) this.found[i] = values[this.ends[i]!]
+    return this.found
+  }
 }
 
 /**
- * Sets null at `path` under `top` (a copy of its root), copying each container below it once:
- * `copies` holds the containers already copied for this row (paths share them: event.request).
+ * StoredRow → the record a file stores, one row at a time (see ColumnBuilder): the VARIANT values
+ * with their promoted places null, as the encoder writes them. For tools and tests; the compactor
+ * never copies a row.
  */
-function clearAt(top: Record<string, unknown>, path: readonly string[], copies: Set<unknown>): void {
-  let parent = top
-  for (let i = 1; i < path.length - 1; i++) {
-    const key = path[i]!
-    let cur = parent[key] as Record<string, unknown>
-    if (!copies.has(cur)) {
-      cur = copyOf(cur)
-      copies.add(cur)
-      parent[key] = cur
-    }
-    parent = cur
-  }
-  parent[path.at(-1)!] = null
-}
-
-/** StoredRow → the record the Parquet writer takes (see ColumnBuilder), one row at a time. */
 export function toParquetRecord(schema: CollectionSchema, row: StoredRow): Record<string, unknown> {
   const b = new ColumnBuilder(schema)
   b.add(row)
-  return Object.fromEntries(b.specs.map((c, i) => [c.name, b.data[i]![0]]))
+  return Object.fromEntries(b.specs.map((c, i) => [c.name, masked(b.data[i]![0], b.masks[i])]))
+}
+
+/** `v` with its promoted places (PromotionMask) null: the containers on a path copied, the rest shared. */
+export function masked(v: unknown, mask: PromotionMask | undefined): unknown {
+  if (!mask || v === null || typeof v !== 'object') return v
+  const isArray = Array.isArray(v)
+  const out = (isArray ? [...v] : { ...v }) as Record<string, unknown>
+  for (const k of Object.keys(out)) {
+    const child = isArray ? mask.indexes.get(Number(k)) : mask.keys.get(k)
+    if (!child) continue
+    out[k] = isPromotedValue(child.leaf, out[k]) ? null : masked(out[k], child)
+  }
+  return out
 }
 
 /**

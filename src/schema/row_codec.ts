@@ -60,7 +60,9 @@ function normalizeObject(schema: CollectionSchema, input: unknown): Normalized {
  * has are dropped, and scalars are checked for type. For rows written before a schema change.
  */
 export function recheckStoredRow(schema: CollectionSchema, row: StoredRow): Normalized {
-  const out: StoredRow = {}
+  // A copy of the schema's row shape, every field already there: no map transition nor property
+  // store growth per field (this runs for every row of a pass).
+  const out: StoredRow = { ...rowShape(schema) }
   for (const field of schema.fields) {
     const v = row[field.name]
     if (field.type === 'variant' && !field.array) {
@@ -71,11 +73,53 @@ export function recheckStoredRow(schema: CollectionSchema, row: StoredRow): Norm
       continue
     }
     if (field.type === 'variant' && Array.isArray(v)) { out[field.name] = v; continue }
+    const stored = storedAsIs(field, v)
+    if (stored !== NOT_AS_IS) { out[field.name] = stored; continue }
     const r = normalizeField(field, v)
     if (typeof r === 'string') return { ok: false, reason: `${field.name}: ${r}` }
     out[field.name] = r.value
   }
   return { ok: true, row: out }
+}
+
+const NOT_AS_IS = Symbol('not as is')
+
+/**
+ * A WAL value the schema takes as it is (what normalizeField would return, without its result
+ * object: recheckStoredRow runs for every row of a pass), or NOT_AS_IS for normalizeField to
+ * convert or explain. An array is kept, not copied: it comes fresh from JSON.parse.
+ */
+function storedAsIs(field: FieldSpec, v: unknown): unknown {
+  if (v === undefined || v === null) return field.array ? [] : field.required ? NOT_AS_IS : null
+  if (!field.array) return scalarAsIs(field.type, v) ? (v === 0 ? 0 : v) : NOT_AS_IS
+  if (!Array.isArray(v)) return NOT_AS_IS
+  for (let i = 0; i < v.length; i++) if (!scalarAsIs(field.type, v[i]) || v[i] === 0) return NOT_AS_IS
+  return v
+}
+
+/** Whether normalizeScalar would return `v` itself (or 0 for -0). */
+function scalarAsIs(type: FieldSpec['type'], v: unknown): boolean {
+  switch (type) {
+    case 'string': return typeof v === 'string' && isWellFormed(v)
+    case 'int': return typeof v === 'number' && Number.isSafeInteger(v)
+    case 'double': return typeof v === 'number' && Number.isFinite(v)
+    case 'boolean': return typeof v === 'boolean'
+    case 'timestamp': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TIME
+    case 'variant': return false
+  }
+}
+
+const ROW_SHAPES = new WeakMap<CollectionSchema, StoredRow>()
+
+/** An object with the schema's fields in order, all null: what recheckStoredRow copies and fills. */
+function rowShape(schema: CollectionSchema): StoredRow {
+  let shape = ROW_SHAPES.get(schema)
+  if (!shape) {
+    shape = {}
+    for (const f of schema.fields) shape[f.name] = null
+    ROW_SHAPES.set(schema, shape)
+  }
+  return shape
 }
 
 function normalizeField(field: FieldSpec, value: unknown): { value: unknown } | string {
@@ -224,8 +268,12 @@ function bigintValue(v: bigint): { value: number } | string {
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
+/** String.prototype.isWellFormed (ES2024: Node 20, workerd), which the ES2022 typings lack. */
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+
 /** Null for a well-formed string; else why not: a lone surrogate has no UTF-8 form, so Parquet would change it. */
 function wellFormed(s: string): string | null {
+  if (isWellFormed(s)) return null
   const m = LONE_SURROGATE.exec(s)
   if (!m) return null
   return `has a lone surrogate (U+${m[0].charCodeAt(0).toString(16).toUpperCase()}) at index ${m.index}, ` +
@@ -244,7 +292,11 @@ function errorText(e: unknown): string {
 export function promotedValue(
   row: StoredRow, path: readonly string[], type: 'string' | 'int' | 'double',
 ): string | number | null {
-  const v = getPath(row, path)
+  return typedValue(getPath(row, path), type)
+}
+
+/** What a path holds as a promoted column of `type` takes it: the value, or null for another type. */
+export function typedValue(v: unknown, type: 'string' | 'int' | 'double'): string | number | null {
   if (type === 'string') return typeof v === 'string' ? v : null
   if (type === 'int') return typeof v === 'number' && Number.isSafeInteger(v) ? v : null
   return typeof v === 'number' && Number.isFinite(v) ? v : null

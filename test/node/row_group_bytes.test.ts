@@ -7,7 +7,7 @@ import { parquetMetadataAsync } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
 import { writeDataFile } from '../../src/compactor/index.js'
 import { MERGE_FILE_BYTES } from '../../src/compactor/pickers.js'
-import { ROW_GROUP_BYTES, estimateBytes } from '../../src/compactor/row_bytes.js'
+import { ROW_GROUP_BYTES, RowMeter, estimateBytes } from '../../src/compactor/row_bytes.js'
 import { DB } from '../../src/index.js'
 import { loadManifest } from '../../src/manifest/index.js'
 import { compileCollection, normalizeRow, type StoredRow, toParquetRecord } from '../../src/schema/index.js'
@@ -51,6 +51,28 @@ async function rowGroups(bucket: Bucket, key: string): Promise<number[]> {
 }
 
 describe('row groups are bounded in bytes as well as rows', () => {
+  it('the writer measures a row as estimateBytes does, and gathers its VARIANT keys in the same walk', () => {
+    let deep: unknown = { leaf: 'x' }
+    for (let i = 0; i < 200; i++) deep = { [`k${i % 3}`]: deep, list: [i, null, { u: undefined }] }
+    const rows = [...makeEvents(300, { start: T0, spanMs: HOUR, seed: 5 }).map(stored), stored(bigEvent(1, 'm')),
+      { ...stored(bigEvent(2, 'n')), event: deep }]
+    const meter = new RowMeter(schema.fields)
+    for (const row of rows) expect(meter.measure(row)).toBe(estimateBytes(row))
+    const keys = meter.take()
+    const fields = schema.fields.map(f => f.name)
+    const under = (v: unknown, out: Set<string>): Set<string> => {
+      if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) if (x !== undefined) { if (!Array.isArray(v)) out.add(k); under(x, out) }
+      }
+      return out
+    }
+    expect(keys[fields.indexOf('event')]).toEqual(rows.reduce((s, r) => under(r.event, s), new Set<string>()))
+    expect(keys[fields.indexOf('exceptions')]).toEqual(rows.reduce((s, r) => under(r.exceptions, s), new Set<string>()))
+    expect(keys[fields.indexOf('exceptions')]!.has('message')).toBe(true)
+    expect(keys[fields.indexOf('scriptName')]).toBeUndefined()
+    expect([...meter.take()[fields.indexOf('event')]!]).toEqual([]) // a new group starts empty
+  })
+
   it('cuts a group at ROW_GROUP_BYTES, each at most one row past it; ordinary rows fill rowGroupRows', async () => {
     const bucket = new MemoryBucket()
     const target = { prefix: '', collection: 'TailEvents', partition: PARTITION, level: 0 as const, createdAt: T0, rowGroupRows: 2000 }

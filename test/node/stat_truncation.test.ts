@@ -97,6 +97,25 @@ describe('file statistics stay bounded whatever the values', () => {
       expect(got.length, JSON.stringify(f)).toBe(1)
     }
   })
+
+  it('counts the rows a promoted column misses (misfits): another type, an array on the path, not a missing root', async () => {
+    const bucket = new MemoryBucket()
+    const rows = [
+      event(0), event(1, { request: [{ url: 'https://in.an/array' }] }), event(2, { request: { url: 42 } }),
+      event(3, { message: 'boom' }), { ...event(4), event: null }, { ...event(5), event: 'text' },
+      { ...event(6), exceptions: [{ name: 7 }] }, { ...event(7), exceptions: [{ other: 1 }] },
+      { ...event(8), exceptions: [[{ name: 'nested' }]] },
+    ].map(e => normalizeRow(schema, e)).map(r => (r.ok ? r.row : expect.unreachable(r.reason)))
+    const target = { prefix: '', collection: 'TailEvents', partition: 'dt=2024-01-15/hour=00', level: 0 as const, createdAt: T0, rowGroupRows: 4 }
+    const file = (await writeDataFile(bucket, schema, rows, target))!
+    // url: row 1 (an array on the path) and row 2 (a number); rows 4 and 5 have no request at all.
+    expect(file.stats.url?.misfits).toBe(2)
+    expect(file.stats.method?.misfits).toBe(0)
+    // exceptionName: row 6 (a number); row 8's name is under an array inside the array (exceptions.0 is an
+    // array: MongoDB-style fan-out reaches it); the rows without exceptions ([]) miss nothing.
+    expect(file.stats.exceptionName?.misfits).toBe(2)
+    expect(file.stats.status?.misfits).toBe(0)
+  })
 })
 
 /** Values that share a long prefix and differ only after the truncation point, in both stores. */
