@@ -29,6 +29,15 @@ export interface StepOutcome<T> {
  * so a pass that dies anywhere leaves nothing half-done (invariant crash-safe). `build` returns null
  * when there is nothing to do.
  */
+/**
+ * The step is rebuilt on a manifest read again: what was listed or read ahead for it came before
+ * that read, so it goes too (the step lists after loading, as a sequential pass does: exactly-once).
+ */
+function forget(ctx: PassContext): void {
+  ctx.loaded = undefined
+  ctx.ingestAhead?.drop()
+}
+
 export async function commitStep<T>(
   ctx: PassContext,
   build: (loaded: LoadedManifest) => Promise<StepOutcome<T> | null>,
@@ -41,7 +50,7 @@ export async function commitStep<T>(
     try {
       outcome = await build(loaded)
     } catch (e) {
-      if (e instanceof StaleManifest) { ctx.loaded = undefined; onRetry(); continue }
+      if (e instanceof StaleManifest) { forget(ctx); onRetry(); continue }
       throw e
     }
     if (!outcome) return null
@@ -65,7 +74,7 @@ export async function commitStep<T>(
       ctx.loaded = { manifest: next, etag }
       return outcome.result
     }
-    ctx.loaded = undefined
+    forget(ctx)
     onRetry()
     if (outcome.written.length) await deleteKeys(ctx.bucket, outcome.written, ctx.options.concurrency)
   }

@@ -14,6 +14,9 @@ import type { CompactionOptions } from './options.js'
  */
 export const MAX_MERGE_INPUTS = 16
 
+/** Input files one merge step takes at most, over all its hours (bounded-work: a step's requests). */
+export const MAX_MERGE_STEP_INPUTS = 128
+
 /**
  * A merge's output file rolls over to the next at this many bytes (or maxRowsPerFile rows):
  * the file is built in memory before its upload, so it must stay a small part of 128 MB
@@ -62,11 +65,13 @@ export function pickMerge(
 
 /**
  * The merges of one step: a queued recompact alone (as pickMerge), else the first partitions that
- * have a merge to do, as long as their rows add up to at most maxMergeRows (the step's CPU time).
- * One step and one commit for several hours: on R2 each step costs round trips in a row (inputs,
- * outputs, the manifest), so a backlog spread over a day of hours is merged in one or two steps
- * instead of one per hour. Memory does not grow with the step: its merges run a few at a time, with
- * at most MAX_MERGE_INPUTS inputs open together (merge_step.ts).
+ * have a merge to do, as long as their rows add up to at most maxMergeRows (the step's CPU time) and
+ * their inputs to MAX_MERGE_STEP_INPUTS files (its requests: a backfill over a month of hours must
+ * not make one step of thousands of GETs that dies the same way every pass). One step and one
+ * commit for several hours: on R2 each step costs round trips in a row (inputs, outputs, the
+ * manifest), so a backlog spread over a day of hours is merged in one or two steps instead of one
+ * per hour. Memory does not grow with the step: its merges run a few at a time, with at most
+ * MAX_MERGE_INPUTS inputs open together (merge_step.ts).
  */
 export function pickMergeBatch(
   m: Manifest, collection: string, policy: MergePolicy, now: number, useQueue = true,
@@ -75,10 +80,12 @@ export function pickMergeBatch(
   if (!first || first.forced) return first ? [first] : []
   const picks = [first]
   let rows = sumRows(first.files)
+  let files = first.files.length
   for (const next of mergeCandidates(m, collection, policy, now).slice(1)) {
-    if (rows + sumRows(next.files) > policy.maxMergeRows) break
+    if (rows + sumRows(next.files) > policy.maxMergeRows || files + next.files.length > MAX_MERGE_STEP_INPUTS) break
     picks.push(next)
     rows += sumRows(next.files)
+    files += next.files.length
   }
   return picks
 }

@@ -47,6 +47,9 @@ export function buildPruner(schema: CollectionSchema, filter: Filter | undefined
    */
   const trusted = (file: DataFile, column: string) =>
     !promoted.has(column) || (file.stats[column]?.misfits === 0 && file.promoted === digest)
+  // In a row group the promotion is checked by the file's own record (parquet_reader.ts, column_scan.ts),
+  // which files written before the digest have too.
+  const trustedInGroups = (file: DataFile, column: string) => !promoted.has(column) || file.stats[column]?.misfits === 0
 
   return {
     range,
@@ -60,7 +63,7 @@ export function buildPruner(schema: CollectionSchema, filter: Filter | undefined
       })
     },
     rowGroupFilter(file) {
-      const usable = columns.filter(c => trusted(file, c.column))
+      const usable = columns.filter(c => trustedInGroups(file, c.column))
       return stats => {
         if (timeBounds.min || timeBounds.max) {
           const t = stats(schema.timeField)

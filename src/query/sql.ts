@@ -131,7 +131,11 @@ export async function runSql(
       budget.hold(columnar.rows.length)
       return { rows: columnar.rows, scans: [{ table: columnar.table, stats: columnar.stats, path: 'columnar' }] }
     }
-    if (plan && options.columnar !== false) listing = sortedLimit(plan, tables)
+    if (plan && options.columnar !== false) {
+      // The listing's bound applies to its one scan: a subquery over the same table needs every row.
+      const l = sortedLimit(plan, tables)
+      listing = l && tableMentions(statement, l.table) === 1 ? l : null
+    }
     const rows = await executeWithin(statement, sources, all, budget)
     const fallback = columnar ? columnar.reason : 'the statement does not plan'
     return { rows: rows as Record<string, unknown>[], scans, fallback }
@@ -154,6 +158,20 @@ function toSqlError(e: unknown, text: string): Error {
   const err = new SqlError(`${e.message} (line ${line}, column ${column})\n  ${snippet.trim()}`, where)
   ;(err as Error & { cause?: unknown }).cause = e
   return err
+}
+
+/** How many times the statement reads `table` (its FROM, joins, subqueries, CTEs). */
+function tableMentions(statement: unknown, table: string): number {
+  let n = 0
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return
+    if (Array.isArray(node)) { for (const x of node) walk(x); return }
+    const o = node as Record<string, unknown>
+    if (o.type === 'table' && o.table === table) n++
+    for (const v of Object.values(o)) walk(v)
+  }
+  walk(statement)
+  return n
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
-  fitsPartitionBudget, holdsWal, MAX_MERGE_INPUTS, type MergePolicy, pickExpired, pickIngestSegments, pickMerge, pickMergeBatch,
+  fitsPartitionBudget, holdsWal, MAX_MERGE_INPUTS, MAX_MERGE_STEP_INPUTS, type MergePolicy, pickExpired,
+  pickIngestSegments, pickMerge, pickMergeBatch,
   pickViewRebuild,
 } from '../../src/compactor/pickers.js'
 import { type DataFile, type Manifest, emptyManifest } from '../../src/manifest/index.js'
@@ -81,6 +82,12 @@ describe('pickMerge', () => {
     // 24 inputs in one step: the merges run a few at a time within MAX_MERGE_INPUTS (merge_step.ts).
     expect(batch.map(p => p.partition)).toEqual(hours)
     expect(batch.flatMap(p => p.files).length).toBeGreaterThan(MAX_MERGE_INPUTS)
+    // A month of hours with small files each: the step stops at MAX_MERGE_STEP_INPUTS files.
+    const month = Array.from({ length: 720 }, (_, h) => partitionOf(T + h * HOUR))
+    const spread = month.flatMap(p => [file(p, { rows: 1 }), file(p, { rows: 1 }), file(p, { rows: 1 })])
+    const step = pickMergeBatch(store({ E: spread }), 'E', POLICY, T + 800 * HOUR)
+    expect(step.flatMap(p => p.files).length).toBeLessThanOrEqual(MAX_MERGE_STEP_INPUTS)
+    expect(step.length).toBe(Math.floor(MAX_MERGE_STEP_INPUTS / 3))
     expect(batch[0]).toEqual(pickMerge(store({ E: files }), 'E', POLICY, later))
     // Rows bound the step too: 400 + 400 rows per hour, 1,000 a step, so one hour at a time.
     const heavy = hours.slice(0, 3).flatMap(p => [file(p, { rows: 400 }), file(p, { rows: 400 })])

@@ -1,7 +1,7 @@
 import { parquetMetadataAsync } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
 import { DB } from '../../src/index.js'
-import { loadManifest } from '../../src/manifest/index.js'
+import { commitManifest, loadManifest } from '../../src/manifest/index.js'
 import { type FindContext, collectionTarget, runSql } from '../../src/query/index.js'
 import { PROMOTED_KEY, compileCollection } from '../../src/schema/index.js'
 import { MemoryBucket, listAll } from '../../src/storage/index.js'
@@ -121,6 +121,14 @@ describe('a promoted value is read back by the promotions its file recorded, not
     const q = v1.Events.find({ 'event.request.url': 'x2' })
     expect(await q).toEqual([])
     expect(q.stats).toMatchObject({ filesConsidered: 1, filesRead: 0 })
+    // A file recorded before the digest existed is read, and its row groups still pruned by its own record.
+    const loaded = await loadManifest(bucket, '', now)
+    const undigested = structuredClone(loaded.manifest)
+    for (const f of undigested.collections.Events!.files) delete f.promoted
+    await commitManifest(bucket, '', loaded, undigested)
+    const old = v1.Events.find({ 'event.request.url': 'https://a.example/2' })
+    expect((await old).map(r => r.at)).toEqual([new Date(T0 + 2)])
+    expect(old.stats).toMatchObject({ filesRead: 1, rowGroupsConsidered: 3, rowGroupsRead: 1 })
     // Re-pointed to event.other: 'x2' lies outside the old column's range, yet one row holds it.
     const repointed = open(bucket, 'repointed', now)
     expect((await repointed.Events.find({ 'event.other': 'x2' })).map(r => r.at)).toEqual([new Date(T0 + 2)])

@@ -77,12 +77,15 @@ describe('SQL listings read in time order and stop at the limit', () => {
     for (const q of [
       // A log line's own time (a number) is not the view's time field (its event's, hidden).
       SPEC_QUERIES.debugLogs!,
+      // The table is read again by a subquery, which needs every row, not the listing's newest few.
+      `SELECT scriptName, timestamp, (SELECT COUNT(*) FROM WorkerRequests) AS n FROM WorkerRequests
+       ORDER BY timestamp DESC LIMIT 3`,
       `SELECT scriptName, timestamp FROM WorkerRequests WHERE url LIKE '%api%' ORDER BY timestamp DESC LIMIT 5`,
       `SELECT scriptName, timestamp FROM WorkerRequests ORDER BY status DESC, timestamp DESC LIMIT 5`,
       `SELECT scriptName, timestamp FROM WorkerRequests ORDER BY timestamp DESC`,
     ]) {
       const fast = await sql(q)
-      expect(fast.scans.map(s => s.path), q).toEqual(['rows'])
+      expect(fast.scans.every(s => s.path === 'rows'), q).toBe(true)
       expect(comparableRows(fast.rows), q).toEqual(comparableRows((await sql(q, false)).rows))
     }
   })
