@@ -11,26 +11,10 @@ export const DEFAULT_CONCURRENCY = 16
  * Runs `fn` over `items` with at most `limit` calls in flight; results in input order. The first
  * failure stops new calls from starting and is thrown once the calls in flight have settled.
  */
-export async function mapLimit<T, R>(
+export function mapLimit<T, R>(
   items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  let failed = false
-  let failure: unknown
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const i = next++
-      try {
-        out[i] = await fn(items[i]!, i)
-      } catch (e) {
-        if (!failed) { failed = true; failure = e }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
-  if (failed) throw failure
-  return out
+  return mapWeighted(items, limit, Infinity, () => 0, fn)
 }
 
 /**
@@ -48,15 +32,18 @@ export function mapWeighted<T, R>(
   let load = 0
   let failed = false
   let failure: unknown
+  const most = limit >= 1 ? limit : 1 // NaN or less than one: one at a time, never none
   return new Promise((resolve, reject) => {
     const pump = () => {
-      while (!failed && next < items.length && running < Math.max(1, limit)) {
+      while (!failed && next < items.length && running < most) {
         const w = weight(items[next]!)
         if (running > 0 && load + w > capacity) break
         const i = next++
         running++
         load += w
-        fn(items[i]!, i).then(r => { out[i] = r }, (e: unknown) => { if (!failed) { failed = true; failure = e } })
+        // A call that throws before returning its promise fails like one that rejects.
+        Promise.resolve().then(() => fn(items[i]!, i))
+          .then(r => { out[i] = r }, (e: unknown) => { if (!failed) { failed = true; failure = e } })
           .finally(() => {
             running--
             load -= w

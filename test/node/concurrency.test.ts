@@ -43,6 +43,14 @@ describe('bounded concurrency helpers', () => {
     expect(t.running).toBe(0)
     expect(t.started.length).toBeLessThan(6)
     expect(await mapWeighted([], 2, 10, () => 1, async () => 1)).toEqual([])
+    // A call that throws before returning a promise fails the same way, after the others settle.
+    const sync = tracker()
+    const throwing = mapLimit([1, 2, 3], 2, (w, i) => {
+      if (i === 1) throw new Error('thrown at once')
+      return sync.call(w, 5, i)
+    })
+    await expect(throwing).rejects.toThrow('thrown at once')
+    expect(sync.t.running).toBe(0)
   })
 
   it('mapLimit keeps at most `limit` calls in flight', async () => {

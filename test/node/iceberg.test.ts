@@ -41,6 +41,16 @@ async function ingest(db: Store['db'], n: number, seed: number) {
   await db.TailEvents.bulkCreate(makeEvents(n, { start: T0, spanMs: 3 * HOUR, seed }))
 }
 
+/** Two published snapshots (the second from a merge of late events), so one expires and metadata retires. */
+async function twoSnapshots(s: Store, seed: number) {
+  await ingest(s.db, 60, seed)
+  s.clock.now += 4 * HOUR
+  await s.db.compact()
+  await ingest(s.db, 40, seed + 1)
+  s.clock.now += MIN
+  await s.db.compact({ maxL0Files: 2 })
+}
+
 /** find() rows limited to what is compacted: the table holds compacted data only, never the WAL tail. */
 async function compactedRows(bucket: Bucket, s: Store, name: string): Promise<Record<string, unknown>[]> {
   const m = (await loadManifest(bucket, '', 0)).manifest
@@ -295,12 +305,7 @@ describe('Iceberg tables', () => {
   it('an idle store settles: no further publishes, and the retired metadata objects are collected', async () => {
     const bucket = new MemoryBucket()
     const s = store(bucket)
-    await ingest(s.db, 60, 11)
-    s.clock.now += 4 * HOUR
-    await s.db.compact()
-    await ingest(s.db, 40, 12)
-    s.clock.now += MIN
-    await s.db.compact({ maxL0Files: 2 }) // a second snapshot, so one expires and metadata retires
+    await twoSnapshots(s, 11)
     const metadataKeys = async () => (await Promise.all(TABLES.map(t => bucket.list({ prefix: `data/${t}/metadata/` }))))
       .flatMap(l => l.objects.map(o => o.key))
     const retired = await metadataKeys()
@@ -332,12 +337,7 @@ describe('Iceberg tables', () => {
   it('a publish that keeps failing does not stop garbage collection; the pass records it and throws it', async () => {
     const bucket = new MemoryBucket()
     const s = store(bucket)
-    await ingest(s.db, 60, 13)
-    s.clock.now += 4 * HOUR
-    await s.db.compact()
-    await ingest(s.db, 40, 14)
-    s.clock.now += MIN
-    await s.db.compact({ maxL0Files: 2 })
+    await twoSnapshots(s, 13)
     // The catalog goes away: every publish fails from now on, while merges keep producing garbage.
     const real = icebergTables({ location: http.url })
     const broken = DB({ TailEvents, WorkerErrors, ByScript }, {
