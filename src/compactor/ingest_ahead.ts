@@ -13,13 +13,13 @@ import type { SegmentRef } from '../wal/index.js'
  * of one batch at most (maxBatchBytes), `width` requests in flight; `settle()` waits for every
  * request started, so a pass returns with none of its own in flight.
  */
-export class IngestAhead<S> {
+export class IngestAhead {
   private collection: string | null = null
   private listing: Promise<SegmentRef[]> | null = null
-  private readonly bodies = new Map<string, Promise<S>>()
+  private readonly bodies = new Map<string, Promise<string>>()
   private readonly started = new Set<Promise<unknown>>()
   /** The reads not yet started, in batch order; cleared when the step that needs them begins. */
-  private queue: { ref: SegmentRef; run: () => Promise<S> }[] = []
+  private queue: { ref: SegmentRef; run: () => Promise<string> }[] = []
   private running = 0
 
   /**
@@ -34,7 +34,7 @@ export class IngestAhead<S> {
    * among them is kept; the others are forgotten.
    */
   start(collection: string, list: () => Promise<SegmentRef[]>, refs: readonly SegmentRef[] = [],
-    read?: (ref: SegmentRef) => Promise<S>): void {
+    read?: (ref: SegmentRef) => Promise<string>): void {
     if (this.width <= 0) return
     if (this.collection !== collection) this.drop()
     this.collection = collection
@@ -68,7 +68,7 @@ export class IngestAhead<S> {
   }
 
   /** The read started ahead for `key`, once; undefined when there is none (the step reads it). */
-  take(collection: string, key: string): Promise<S> | undefined {
+  take(collection: string, key: string): Promise<string> | undefined {
     if (this.collection !== collection) return undefined
     const p = this.bodies.get(key)
     this.bodies.delete(key)

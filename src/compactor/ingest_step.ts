@@ -167,7 +167,7 @@ export async function ingestBatch(
 }
 
 /** A context without read-ahead (one built outside runPass) reads every segment itself. */
-const NOTHING_AHEAD = new IngestAhead<string>(0)
+const NOTHING_AHEAD = new IngestAhead(0)
 
 /** One segment's NDJSON, as listed a moment ago. */
 async function readSegmentBody(ctx: PassContext, ref: SegmentRef): Promise<string> {

@@ -19,7 +19,7 @@ export interface PassContext {
   /** Real wall-clock deadline (Date.now()), separate from the injectable logical clock. */
   deadline: number
   /** The next ingest step's listing and segment bodies, read while this one writes (set by runPass). */
-  ingestAhead?: IngestAhead<string>
+  ingestAhead?: IngestAhead
   /** The manifest as this pass last read or committed it; a stale one only costs a failed CAS. */
   loaded?: LoadedManifest
   /**

@@ -10,7 +10,8 @@ export interface SortedLimit {
 
 /**
  * Recognizes a listing — `SELECT … FROM t [WHERE …] ORDER BY <t's time column> [ASC|DESC] LIMIT n
- * [OFFSET k]`, the spec's "recent exceptions" and "log search" — so its scan can be find()'s bounded
+ * [OFFSET k]`, like the spec's "recent exceptions" (not its log search: a log line's own time is not
+ * WorkerLogs' time column) — so its scan can be find()'s bounded
  * sorted read: newest (or oldest) partitions first, stopping once the n + k best rows are known,
  * holding only those. The engine still sorts, limits and projects what the scan returns, so the
  * answer is the row path's by construction; the scan only leaves out rows that could not be among
